@@ -1,0 +1,1 @@
+"""Edges: storage (and later queues, files, LLMs) behind small interfaces."""

@@ -1,0 +1,394 @@
+"""DynamoDB implementation of the storage port. Keys and patterns: docs/data-model.md."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import BotoCoreError, ClientError
+
+from replyloop.adapters.store import CaptureWrite, ConcurrentChangeError, ReplayQuery
+from replyloop.domain.entities import (
+    DailyStats,
+    Feedback,
+    Interaction,
+    InteractionRecord,
+    Page,
+    ReplayRow,
+    TrainingExample,
+    TrainingPrompt,
+    Verdict,
+)
+from replyloop.domain.errors import InvalidRequestError, StorageError
+from replyloop.domain.feedback import COUNTER_NAMES
+
+ALL_VERSIONS = "ALL"
+INDEX_SORT_KEY = "gsisk"
+# Replay filters -> (index, partition attribute); see docs/data-model.md, Indexes.
+REPLAY_INDEXES = {
+    (False, False): ("gsi1", "gsi1pk"),
+    (True, False): ("gsi2", "gsi2pk"),
+    (False, True): ("gsi3", "gsi3pk"),
+    (True, True): ("gsi4", "gsi4pk"),
+}
+# DynamoDB attribute names of the counters (camelCase like every other attribute).
+COUNTER_ATTRIBUTES = {
+    "interactions": "interactions",
+    "total": "total",
+    "useful": "useful",
+    "not_useful": "notUseful",
+    "overrides": "overrides",
+}
+
+
+def format_timestamp(moment: datetime) -> str:
+    """UTC, microseconds, `Z`: sorts as text in time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def interaction_pk(interaction_id: str) -> str:
+    return f"INTERACTION#{interaction_id}"
+
+
+def stats_pk(assistant_version: str | None) -> str:
+    return f"STATS#{ALL_VERSIONS}" if assistant_version is None else f"STATS#VERSION#{assistant_version}"
+
+
+def day_sk(day: date) -> str:
+    return f"DAY#{day.isoformat()}"
+
+
+def index_sort_key(interaction: Interaction) -> str:
+    return f"{format_timestamp(interaction.created_at)}#{interaction.interaction_id}"
+
+
+def _drop_none(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if value is not None}
+
+
+def interaction_item(interaction: Interaction) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "pk": interaction_pk(interaction.interaction_id),
+            "sk": "INTERACTION",
+            "interactionId": interaction.interaction_id,
+            "message": interaction.message,
+            "aiReply": interaction.ai_reply,
+            "assistantVersion": interaction.assistant_version,
+            "createdAt": format_timestamp(interaction.created_at),
+            "createdBy": interaction.created_by,
+            "confidence": None if interaction.confidence is None else Decimal(str(interaction.confidence)),
+            "conversationId": interaction.conversation_id,
+            "topic": interaction.topic,
+        }
+    )
+
+
+def interaction_from_item(item: Mapping[str, Any]) -> Interaction:
+    confidence = item.get("confidence")
+    return Interaction(
+        interaction_id=str(item["interactionId"]),
+        message=str(item["message"]),
+        ai_reply=str(item["aiReply"]),
+        assistant_version=str(item["assistantVersion"]),
+        created_at=parse_timestamp(str(item["createdAt"])),
+        created_by=str(item.get("createdBy", "unknown")),
+        confidence=None if confidence is None else float(confidence),
+        conversation_id=item.get("conversationId"),
+        topic=item.get("topic"),
+    )
+
+
+def feedback_item(interaction: Interaction, feedback: Feedback) -> dict[str, Any]:
+    """The feedback, with the interaction's text copied so a replay page is one query."""
+    version, verdict = interaction.assistant_version, feedback.verdict.value
+    base = interaction_item(interaction)
+    base.update(
+        {
+            "sk": "FEEDBACK",
+            "verdict": verdict,
+            "agentReply": feedback.agent_reply,
+            "submittedAt": format_timestamp(feedback.submitted_at),
+            "submittedBy": feedback.submitted_by,
+            "revision": feedback.revision,
+            "gsi1pk": "FEEDBACK",
+            "gsi2pk": f"FEEDBACK#{verdict}",
+            "gsi3pk": f"FEEDBACK#V#{version}",
+            "gsi4pk": f"FEEDBACK#V#{version}#{verdict}",
+            INDEX_SORT_KEY: index_sort_key(interaction),
+        }
+    )
+    return _drop_none(base)
+
+
+def feedback_from_item(item: Mapping[str, Any]) -> Feedback:
+    return Feedback(
+        interaction_id=str(item["interactionId"]),
+        verdict=Verdict(str(item["verdict"])),
+        agent_reply=item.get("agentReply"),
+        submitted_at=parse_timestamp(str(item["submittedAt"])),
+        submitted_by=str(item.get("submittedBy", "unknown")),
+        revision=int(item["revision"]),
+    )
+
+
+def encode_cursor(last_key: Mapping[str, Any]) -> str:
+    raw = json.dumps(dict(last_key), sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, expected: Mapping[str, str]) -> dict[str, str]:
+    """Turn a cursor back into an ExclusiveStartKey, refusing anything we did not hand out.
+
+    `expected` maps the key attributes whose value is fixed by the query (its partition) to that value.
+    """
+    bad = InvalidRequestError("The cursor is not valid for this query; start again without it.")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (ValueError, binascii.Error) as error:
+        raise bad from error
+    wanted = {"pk", "sk", INDEX_SORT_KEY, *expected}
+    if not isinstance(key, dict) or set(key) != wanted or not all(isinstance(v, str) for v in key.values()):
+        raise bad
+    if any(key[name] != value for name, value in expected.items()):
+        raise bad
+    return key
+
+
+class DynamoStore:
+    """The one table, through boto3's resource API (plain Python values in and out)."""
+
+    def __init__(self, table_name: str, resource: Any | None = None) -> None:
+        self._resource = resource or boto3.resource("dynamodb")
+        self._table = self._resource.Table(table_name)
+        self._client = self._resource.meta.client
+        self.table_name = table_name
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get_record(self, interaction_id: str) -> InteractionRecord | None:
+        items = self._query(KeyConditionExpression=Key("pk").eq(interaction_pk(interaction_id)))
+        by_sk = {item["sk"]: item for item in items}
+        if "INTERACTION" not in by_sk:
+            return None
+        prompt = by_sk.get("TRAINING_PROMPT")
+        example = by_sk.get("TRAINING_EXAMPLE")
+        return InteractionRecord(
+            interaction=interaction_from_item(by_sk["INTERACTION"]),
+            feedback=feedback_from_item(by_sk["FEEDBACK"]) if "FEEDBACK" in by_sk else None,
+            training_prompt=TrainingPrompt(interaction_id, prompt["prompt"], int(prompt["rating"]))
+            if prompt
+            else None,
+            training_example=TrainingExample(interaction_id, example["prompt"], example["completion"])
+            if example
+            else None,
+        )
+
+    def list_replay(self, query: ReplayQuery) -> Page:
+        index, partition_attr = REPLAY_INDEXES[(query.verdict is not None, query.assistant_version is not None)]
+        partition = "FEEDBACK"
+        if query.assistant_version is not None:
+            partition += f"#V#{query.assistant_version}"
+        if query.verdict is not None:
+            partition += f"#{query.verdict.value}"
+        condition = Key(partition_attr).eq(partition)
+        if query.start or query.end:
+            low = query.start.isoformat() if query.start else "0"
+            high = f"{query.end.isoformat()}~" if query.end else "~"
+            condition = condition & Key(INDEX_SORT_KEY).between(low, high)
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": query.order == "oldest",
+            "Limit": query.limit,
+        }
+        if query.cursor:
+            kwargs["ExclusiveStartKey"] = decode_cursor(query.cursor, {partition_attr: partition})
+        response = self._call(self._table.query, **kwargs)
+        rows = [self._replay_row(item) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return Page(rows=rows, next_cursor=encode_cursor(last) if last else None)
+
+    def daily_stats(self, assistant_version: str | None, start: date, end: date) -> list[DailyStats]:
+        items = self._query(
+            KeyConditionExpression=Key("pk").eq(stats_pk(assistant_version))
+            & Key("sk").between(day_sk(start), day_sk(end))
+        )
+        return [
+            DailyStats(
+                day=date.fromisoformat(str(item["sk"]).removeprefix("DAY#")),
+                **{name: int(item.get(COUNTER_ATTRIBUTES[name], 0)) for name in COUNTER_NAMES},
+            )
+            for item in items
+        ]
+
+    def latest_not_useful(
+        self, assistant_version: str | None, start: date, end: date, limit: int
+    ) -> list[ReplayRow]:
+        page = self.list_replay(
+            ReplayQuery(
+                verdict=Verdict.NOT_USEFUL, assistant_version=assistant_version, start=start, end=end, limit=limit
+            )
+        )
+        return page.rows
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def save_capture(self, write: CaptureWrite) -> None:
+        """Everything one capture changes, in one transaction (docs/data-model.md, patterns 2-4)."""
+        interaction = write.interaction
+        items: list[dict[str, Any]] = []
+        counters: dict[str, int] = {}
+        if write.is_new_interaction:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": interaction_item(interaction),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+            counters["interactions"] = 1
+        change = write.feedback
+        if change is not None and not change.unchanged:
+            items.extend(self._feedback_items(interaction, change))
+            for name, delta in change.counter_deltas.items():
+                counters[name] = counters.get(name, 0) + delta
+        counters = {name: delta for name, delta in counters.items() if delta}
+        if counters:
+            for version in (None, interaction.assistant_version):
+                items.append(self._counter_update(version, interaction.day, counters))
+        if not items:
+            return
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                reasons = error.response.get("CancellationReasons") or []
+                if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
+                    raise ConcurrentChangeError(interaction.interaction_id) from error
+                if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
+                    raise ConcurrentChangeError(interaction.interaction_id) from error
+                if not reasons and "ConditionalCheckFailed" in str(error):
+                    raise ConcurrentChangeError(interaction.interaction_id) from error
+            raise StorageError(f"Could not save interaction {interaction.interaction_id}") from error
+        except BotoCoreError as error:
+            raise StorageError(f"Could not save interaction {interaction.interaction_id}") from error
+
+    def _feedback_items(self, interaction: Interaction, change: FeedbackChange) -> list[dict[str, Any]]:
+        pk = interaction_pk(interaction.interaction_id)
+        put_feedback: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": feedback_item(interaction, change.feedback),
+        }
+        if change.previous_revision is None:
+            put_feedback["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put_feedback["ConditionExpression"] = "revision = :revision"
+            put_feedback["ExpressionAttributeValues"] = {":revision": change.previous_revision}
+        sort_key = index_sort_key(interaction)
+        prompt = change.training_prompt
+        items: list[dict[str, Any]] = [
+            {"Put": put_feedback},
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": {
+                        "pk": pk,
+                        "sk": "TRAINING_PROMPT",
+                        "interactionId": interaction.interaction_id,
+                        "prompt": prompt.prompt,
+                        "rating": prompt.rating,
+                        "assistantVersion": interaction.assistant_version,
+                        "gsi1pk": "TRAINING_PROMPT",
+                        INDEX_SORT_KEY: sort_key,
+                    },
+                }
+            },
+        ]
+        example = change.training_example
+        if example is not None:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": {
+                            "pk": pk,
+                            "sk": "TRAINING_EXAMPLE",
+                            "interactionId": interaction.interaction_id,
+                            "prompt": example.prompt,
+                            "completion": example.completion,
+                            "assistantVersion": interaction.assistant_version,
+                            "gsi1pk": "TRAINING_EXAMPLE",
+                            INDEX_SORT_KEY: sort_key,
+                        },
+                    }
+                }
+            )
+        elif change.previous_revision is not None:
+            items.append({"Delete": {"TableName": self.table_name, "Key": {"pk": pk, "sk": "TRAINING_EXAMPLE"}}})
+        return items
+
+    def _counter_update(self, version: str | None, day: date, counters: dict[str, int]) -> dict[str, Any]:
+        names = {f"#{name}": COUNTER_ATTRIBUTES[name] for name in counters}
+        values: dict[str, Any] = {f":{name}": delta for name, delta in counters.items()}
+        values[":day"] = day.isoformat()
+        return {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": {"pk": stats_pk(version), "sk": day_sk(day)},
+                "UpdateExpression": "SET #day = :day ADD " + ", ".join(f"#{n} :{n}" for n in counters),
+                "ExpressionAttributeNames": {**names, "#day": "day"},
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _replay_row(self, item: Mapping[str, Any]) -> ReplayRow:
+        return ReplayRow(interaction=interaction_from_item(item), feedback=feedback_from_item(item))
+
+    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self._call(self._table.query, **kwargs)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    @staticmethod
+    def _call(operation: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = operation(**kwargs)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ValidationException" and "ExclusiveStartKey" in kwargs:
+                raise InvalidRequestError(
+                    "The cursor is not valid for this query; start again without it."
+                ) from error
+            raise StorageError("The data store could not answer") from error
+        except BotoCoreError as error:
+            raise StorageError("The data store could not answer") from error
+        return result
+
+
+@lru_cache(maxsize=1)
+def get_store() -> DynamoStore:
+    """The store for this process, built on first use (never at import time)."""
+    from replyloop.settings import get_settings
+
+    return DynamoStore(get_settings().table_name)

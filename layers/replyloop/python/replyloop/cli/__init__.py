@@ -1,0 +1,138 @@
+"""The `replyloop` command: run the local stack, get dev tokens, load demo data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from replyloop import __version__
+from replyloop.client import ApiClient, ApiError, default_url
+from replyloop.domain.auth import Role
+
+URL_OPTION = click.option(
+    "--url",
+    default=default_url,
+    show_default="$REPLYLOOP_URL or http://127.0.0.1:3000",
+    help="Base URL of the replyloop stack (the local one, or a deployed API's URL).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="replyloop")
+def main() -> None:
+    """replyloop: an AI support assistant that learns from the agents who correct it.
+
+    Start here: `replyloop dev start` runs the whole system on this machine (no AWS account,
+    no OpenAI key); `replyloop dev token --role agent` prints a token for its API.
+    """
+
+
+@main.group()
+def dev() -> None:
+    """Run and feed the local stack (moto standing in for AWS, built from template.yaml)."""
+
+
+@dev.command()
+@click.option("--port", type=int, default=lambda: int(os.environ.get("REPLYLOOP_PORT", "3000")),
+              show_default="$REPLYLOOP_PORT or 3000", help="Port of the local HTTP API (0 picks a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--aws-port", type=int, default=0, help="Port of moto's AWS endpoint (default: a free one).")
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="SAM template to build the stack from (default: ./template.yaml or the checkout's).")
+def start(port: int, host: str, aws_port: int, template: Path | None) -> None:
+    """Start the local stack in the foreground; Ctrl-C stops it.
+
+    Creates every table, queue and bucket of template.yaml in an in-memory moto server, serves the
+    HTTP API on --port with the same handler and JWT checks as API Gateway, and polls each SQS
+    queue into its worker. Data lives in memory and is gone when the stack stops.
+    """
+    from replyloop.local.stack import LocalStack, find_template
+    from replyloop.local.template import TemplateError
+
+    try:
+        stack = LocalStack(template=template or find_template(), host=host, port=port, aws_port=aws_port)
+        click.echo(f"Starting replyloop {__version__} from {stack.template} ...", err=True)
+        stack.start()
+    except (TemplateError, OSError) as error:
+        raise click.ClickException(f"Could not start the local stack: {error}") from error
+    for line in stack.describe():
+        click.echo(line, err=True)
+    stopped = threading.Event()
+
+    def request_stop(signum: int, _: Any) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    click.echo(
+        f"replyloop is ready: API {stack.url}/api  docs {stack.url}/docs  spec {stack.url}/openapi.json  "
+        f"AWS endpoint {stack.aws_endpoint}",
+    )
+    click.echo("Get a token with `replyloop dev token --role agent`; load demo data with `replyloop dev seed`. "
+               "Ctrl-C stops.", err=True)
+    sys.stdout.flush()
+    stopped.wait()
+    click.echo("Stopping ...", err=True)
+    stack.stop()
+    click.echo("Stopped.", err=True)
+
+
+@dev.command()
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.AGENT.value, show_default=True,
+              help="`admin` can do everything an agent can, plus admin-only actions.")
+@click.option("--user", default=None, help="Username in the token (default dev-<role>).")
+@click.option("--ttl-hours", type=click.IntRange(1, 24 * 7), default=12, show_default=True,
+              help="How long the token is valid.")
+def token(role: str, user: str | None, ttl_hours: int) -> None:
+    """Print a bearer token that the local stack accepts (and nothing else).
+
+    \b
+    Example:
+      curl -H "Authorization: Bearer $(replyloop dev token)" http://127.0.0.1:3000/api/feedback/analytics
+    """
+    from replyloop.local.tokens import issue_token
+
+    click.echo(issue_token(Role(role), username=user, ttl_seconds=ttl_hours * 3600))
+
+
+@dev.command()
+@URL_OPTION
+@click.option("--count", type=click.IntRange(1, 100_000), default=360, show_default=True,
+              help="How many interactions to create.")
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True,
+              help="Spread them over this many past days.")
+@click.option("--seed", "random_seed", type=int, default=7, show_default=True, help="Random seed (same seed, same data).")
+def seed(url: str, count: int, days: int, random_seed: int) -> None:
+    """Load a realistic demo data set through the HTTP API (needs a running stack).
+
+    Three assistant versions over the window, mixed verdicts with agents' own replies, and customer
+    messages containing personal data. Uses a local admin token, because backdating interactions
+    (`createdAt`) is an admin action.
+    """
+    from replyloop.local.seed import generate
+    from replyloop.local.tokens import issue_token
+
+    client = ApiClient(url, issue_token(Role.ADMIN, username="dev-seed"))
+    requests = list(generate(count=count, days=days, seed=random_seed))
+    counts = {"interactions": 0, "yes": 0, "no": 0}
+    try:
+        with click.progressbar(requests, label=f"Seeding {url}", file=sys.stderr) as bar:
+            for item in bar:
+                client.post(item["path"], item["body"])
+                counts["interactions"] += 1
+                verdict = item["body"].get("feedback")
+                if verdict:
+                    counts[verdict] += 1
+    except ApiError as error:
+        raise click.ClickException(f"Seeding stopped after {counts['interactions']} interactions: {error}") from error
+    click.echo(
+        f"Seeded {counts['interactions']} interactions over {days} days: "
+        f"{counts['yes']} useful, {counts['no']} not useful, "
+        f"{counts['interactions'] - counts['yes'] - counts['no']} without a verdict."
+    )

@@ -1,0 +1,110 @@
+"""The product's nouns as plain, immutable values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Verdict(StrEnum):
+    """An agent's verdict on a drafted reply (the seeds' `feedback: "yes" | "no"`)."""
+
+    USEFUL = "yes"
+    NOT_USEFUL = "no"
+
+    @classmethod
+    def from_useful(cls, useful: bool) -> Verdict:
+        return cls.USEFUL if useful else cls.NOT_USEFUL
+
+    @property
+    def useful(self) -> bool:
+        return self is Verdict.USEFUL
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """A customer message and the AI reply drafted for it, tagged with the assistant version."""
+
+    interaction_id: str
+    message: str
+    ai_reply: str
+    assistant_version: str
+    created_at: datetime
+    created_by: str
+    confidence: float | None = None
+    conversation_id: str | None = None
+    topic: str | None = None
+
+    @property
+    def day(self) -> date:
+        """The UTC day the interaction counts on (see docs/data-model.md, Dates)."""
+        return self.created_at.date()
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """An agent's verdict on one interaction, with their own reply when they wrote one."""
+
+    interaction_id: str
+    verdict: Verdict
+    submitted_at: datetime
+    submitted_by: str
+    revision: int
+    agent_reply: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingPrompt:
+    """The seeds' `buildTrainingPrompt` text for one verdict, rated 1 (useful) or 0."""
+
+    interaction_id: str
+    prompt: str
+    rating: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingExample:
+    """Prompt -> completion, where the completion is the reply the agent wrote instead."""
+
+    interaction_id: str
+    prompt: str
+    completion: str
+
+
+@dataclass(frozen=True, slots=True)
+class DailyStats:
+    """Counters for one UTC day, for all versions or one (see docs/data-model.md)."""
+
+    day: date
+    interactions: int = 0
+    total: int = 0
+    useful: int = 0
+    not_useful: int = 0
+    overrides: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionRecord:
+    """Everything stored about one interaction (the replay panel's data)."""
+
+    interaction: Interaction
+    feedback: Feedback | None = None
+    training_prompt: TrainingPrompt | None = None
+    training_example: TrainingExample | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRow:
+    """One row of the replay tab: an interaction with its verdict."""
+
+    interaction: Interaction
+    feedback: Feedback
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of rows and the opaque cursor of the next one (None on the last page)."""
+
+    rows: list[ReplayRow] = field(default_factory=list)
+    next_cursor: str | None = None

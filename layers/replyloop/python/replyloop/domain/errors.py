@@ -1,0 +1,25 @@
+"""Domain exceptions; the API maps each to a status code and a message a person understands."""
+
+
+class ReplyloopError(Exception):
+    """Base class of every error the product raises on purpose."""
+
+
+class NotFoundError(ReplyloopError):
+    """The thing asked for does not exist."""
+
+
+class InvalidRequestError(ReplyloopError):
+    """The request is well-formed but its values cannot be used (bad cursor, reversed range)."""
+
+
+class ForbiddenError(ReplyloopError):
+    """The caller's role does not allow this."""
+
+
+class ConflictError(ReplyloopError):
+    """A concurrent change won; the caller may retry."""
+
+
+class StorageError(ReplyloopError):
+    """The store failed for a reason that is not the request's fault."""

@@ -1,0 +1,1 @@
+"""Lambda glue: parse, authorise, call one service function, shape the answer."""

@@ -1,0 +1,154 @@
+"""The `api` function: one Powertools resolver for every HTTP route."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from replyloop import __version__
+from replyloop.domain.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    StorageError,
+)
+from replyloop.handlers.api import feedback, interactions
+from replyloop.handlers.observability import logger, metrics, tracer
+from replyloop.settings import get_settings
+
+app = APIGatewayHttpResolver(enable_validation=True)
+app.include_router(interactions.router, prefix="/api")
+app.include_router(feedback.router, prefix="/api")
+app.enable_swagger(
+    path="/docs",
+    title="replyloop API",
+    version=__version__,
+    description="Capture AI-drafted support replies and the verdicts of the agents who correct them.",
+)
+
+
+def _error(status: HTTPStatus, message: str, errors: list[dict[str, str]] | None = None) -> Response:
+    body: dict[str, Any] = {"message": message}
+    if errors:
+        body["errors"] = errors
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _location(loc: Any) -> str:
+    return ".".join(str(part) for part in loc) if isinstance(loc, list | tuple) else str(loc)
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response:
+    details = [
+        {
+            "location": _location(item.get("loc", ())),
+            "message": str(item.get("msg") or item.get("type", "invalid")),
+        }
+        for item in error.errors()
+    ]
+    summary = "; ".join(f"{d['location']}: {d['message']}" for d in details[:3])
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, f"The request is not valid: {summary}", details)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+    return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send the body as JSON with 'Content-Type: application/json'.")
+
+
+@app.exception_handler(NotFoundError)
+def not_found(error: NotFoundError) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, str(error))
+
+
+@app.exception_handler(InvalidRequestError)
+def bad_request(error: InvalidRequestError) -> Response:
+    return _error(HTTPStatus.BAD_REQUEST, str(error))
+
+
+@app.exception_handler(ForbiddenError)
+def forbidden(error: ForbiddenError) -> Response:
+    return _error(HTTPStatus.FORBIDDEN, str(error))
+
+
+@app.exception_handler(ConflictError)
+def conflict(error: ConflictError) -> Response:
+    return _error(HTTPStatus.CONFLICT, str(error))
+
+
+@app.exception_handler(StorageError)
+def storage_unavailable(error: StorageError) -> Response:
+    logger.exception("Storage failed")
+    return _error(HTTPStatus.SERVICE_UNAVAILABLE, "The service could not reach its data store; try again shortly.")
+
+
+@app.not_found
+def route_not_found(_: Exception) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, f"No route {app.current_event.http_method} {app.current_event.path}.")
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_spec() -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads(
+        app.get_openapi_json_schema(
+            title="replyloop API", version=__version__, description="See /docs for the interactive reference."
+        )
+    )
+    return spec
+
+
+def _refuse_before_parsing(event: dict[str, Any]) -> Response | None:
+    """Checks that must run before Powertools parses the body (it would parse any size)."""
+    body = event.get("body")
+    if not body:
+        return None
+    content_type = (event.get("headers") or {}).get("content-type", "").strip().lower()
+    if content_type and not content_type.startswith("application/json"):
+        return _error(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            f"The body is sent as {content_type!r}; send JSON with 'Content-Type: application/json'.",
+        )
+    limit = get_settings().max_body_bytes
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+            raw.decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return _error(HTTPStatus.BAD_REQUEST, "The body is not UTF-8 text; send JSON.")
+        size = len(raw)
+    else:
+        size = len(body.encode("utf-8", errors="replace"))
+    if size > limit:
+        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"The body is {size} bytes; the limit is {limit}.")
+    return None
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    refused = _refuse_before_parsing(event)
+    if refused is not None:
+        return _as_proxy_response(refused)
+    return app.resolve(event, context)
+
+
+def _as_proxy_response(response: Response) -> dict[str, Any]:
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps(response.body),
+        "isBase64Encoded": False,
+    }

@@ -1,0 +1,124 @@
+"""Routes about one interaction: record it, read it back, give a verdict on it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.metrics import MetricUnit
+
+from replyloop.adapters.dynamodb import get_store
+from replyloop.domain.auth import Role
+from replyloop.domain.errors import ForbiddenError
+from replyloop.handlers.api.security import current_principal, current_roles, require_agent
+from replyloop.handlers.observability import metrics
+from replyloop.models.api import (
+    INTERACTION_ID_PATTERN,
+    ErrorResponse,
+    FeedbackLogRequest,
+    FeedbackLogResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    InteractionFields,
+    InteractionView,
+    RecordInteractionRequest,
+    RecordInteractionResponse,
+)
+from replyloop.services import capture
+
+router = APIGatewayHttpRouter()
+
+InteractionId = Annotated[str, Path(pattern=INTERACTION_ID_PATTERN, description="The interaction's id.")]
+ERRORS = {
+    401: {"description": "No valid token", "content": {"application/json": {"model": ErrorResponse}}},
+    403: {"description": "Wrong role", "content": {"application/json": {"model": ErrorResponse}}},
+}
+NOT_FOUND = {404: {"description": "No such interaction", "content": {"application/json": {"model": ErrorResponse}}}}
+
+
+def _draft(body: InteractionFields) -> capture.NewInteraction:
+    if body.created_at is not None and Role.ADMIN not in current_roles(router):
+        raise ForbiddenError("Only an admin may set 'createdAt' (used to import history).")
+    return capture.NewInteraction(
+        message=body.message,
+        ai_reply=body.ai_reply,
+        assistant_version=body.assistant_version,
+        confidence=body.confidence,
+        conversation_id=body.conversation_id,
+        topic=body.topic,
+        created_at=body.created_at,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.post(
+    "/interactions",
+    middlewares=[require_agent],
+    summary="Record an interaction drafted elsewhere",
+    responses=ERRORS,
+)
+def record_interaction(body: RecordInteractionRequest) -> tuple[RecordInteractionResponse, int]:
+    interaction = capture.record_interaction(
+        get_store(), _draft(body), actor=current_principal(router), now=_now()
+    )
+    metrics.add_metric(name="InteractionsRecorded", unit=MetricUnit.Count, value=1)
+    return RecordInteractionResponse.of(interaction), 201
+
+
+@router.get(
+    "/interactions/<interaction_id>",
+    middlewares=[require_agent],
+    summary="Everything about one interaction (the replay panel)",
+    responses={**ERRORS, **NOT_FOUND},
+)
+def get_interaction(interaction_id: InteractionId) -> InteractionView:
+    return InteractionView.of(capture.get_interaction(get_store(), interaction_id))
+
+
+@router.post(
+    "/interactions/<interaction_id>/feedback",
+    middlewares=[require_agent],
+    summary="Give or change the verdict on an interaction",
+    responses={**ERRORS, **NOT_FOUND},
+)
+def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> FeedbackResponse:
+    feedback = capture.record_feedback(
+        get_store(),
+        interaction_id,
+        useful=body.useful,
+        agent_reply=body.agent_reply,
+        actor=current_principal(router),
+        now=_now(),
+    )
+    metrics.add_metric(name="FeedbackRecorded", unit=MetricUnit.Count, value=1)
+    return FeedbackResponse.of(feedback)
+
+
+@router.post(
+    "/feedback-replay",
+    middlewares=[require_agent],
+    summary="Store a whole exchange and its verdict in one call",
+    responses=ERRORS,
+)
+def record_feedback_log(body: FeedbackLogRequest) -> tuple[FeedbackLogResponse, int]:
+    interaction, feedback = capture.record_feedback_log(
+        get_store(),
+        _draft(body),
+        useful=body.feedback == "yes",
+        agent_reply=body.agent_reply,
+        actor=current_principal(router),
+        now=_now(),
+    )
+    metrics.add_metric(name="FeedbackRecorded", unit=MetricUnit.Count, value=1)
+    response = FeedbackLogResponse(
+        interaction_id=interaction.interaction_id,
+        verdict=feedback.verdict.value,
+        assistant_version=interaction.assistant_version,
+        created_at=interaction.created_at,
+    )
+    return response, 201

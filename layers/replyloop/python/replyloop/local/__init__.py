@@ -1,0 +1,1 @@
+"""The local stack: moto standing in for AWS, a gateway, pollers - all built from template.yaml."""

@@ -1,0 +1,253 @@
+"""A local stand-in for API Gateway's HTTP API: WSGI in, payload-format-2.0 events out.
+
+Routes and their authorizer come from the template's `HttpApi` events. A guarded route needs a
+bearer token that `tokens.verify_token` accepts, exactly as the JWT authorizer would; the claims
+reach the handler as strings under `requestContext.authorizer.jwt.claims`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from replyloop.local.provision import FunctionSpec, HttpRoute
+from replyloop.local.tokens import TokenError, as_authorizer_claims, verify_token
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded")
+
+
+@dataclass
+class LambdaContext:
+    """What Powertools reads from the Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_seconds: int = 15
+    aws_request_id: str = ""
+    invoked_function_arn: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    function_version: str = "$LATEST"
+
+    def __post_init__(self) -> None:
+        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
+        self.invoked_function_arn = (
+            self.invoked_function_arn or f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        )
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class FunctionRunner:
+    """Invokes a function's handler in-process, one invocation at a time per function.
+
+    A Lambda instance serves one event at a time and Powertools keeps per-event state in module
+    globals, so concurrent calls to the same function are serialised here.
+    """
+
+    def __init__(self, functions: dict[str, FunctionSpec]) -> None:
+        self._functions = functions
+        self._locks = {name: threading.Lock() for name in functions}
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+        spec = self._functions[function]
+        entry = spec.entry_point()
+        with self._locks[function]:
+            return entry(event, LambdaContext(function_name=function, timeout_seconds=spec.timeout))
+
+
+@dataclass(frozen=True)
+class _CompiledRoute:
+    route: HttpRoute
+    pattern: re.Pattern[str]
+    literal_segments: int
+    greedy: bool
+
+
+def _compile(route: HttpRoute) -> _CompiledRoute:
+    parts = []
+    for segment in route.path.strip("/").split("/"):
+        greedy = re.fullmatch(r"\{(\w+)\+\}", segment)
+        named = re.fullmatch(r"\{(\w+)\}", segment)
+        if greedy:
+            parts.append(f"(?P<{greedy.group(1)}>.+)")
+        elif named:
+            parts.append(f"(?P<{named.group(1)}>[^/]+)")
+        else:
+            parts.append(re.escape(segment))
+    pattern = re.compile("^/" + "/".join(parts) + "$")
+    literal = sum(1 for s in route.path.split("/") if s and not s.startswith("{"))
+    return _CompiledRoute(route, pattern, literal, "+}" in route.path)
+
+
+def _json_response(status: int, message: str) -> Response:
+    return Response(json.dumps({"message": message}), status=status, content_type="application/json")
+
+
+class Gateway:
+    """The WSGI app. `static_dir`, when given, is served for paths no route claims."""
+
+    def __init__(
+        self,
+        routes: Iterable[HttpRoute],
+        runner: FunctionRunner,
+        *,
+        home: Path | None = None,
+        static_dir: Path | None = None,
+        on_error: Callable[[str], None] | None = None,
+        access_log: Callable[[str], None] | None = None,
+    ) -> None:
+        # API Gateway prefers the most specific route: exact before parameters before greedy.
+        self._routes = sorted(
+            (_compile(route) for route in routes),
+            key=lambda r: (r.greedy, -r.literal_segments, r.route.method == "ANY"),
+        )
+        self._runner = runner
+        self._home = home
+        self._static_dir = static_dir
+        self._on_error = on_error or (lambda text: None)
+        self._access_log = access_log
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        started = time.perf_counter()
+        response = self.handle(request)
+        if self._access_log is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            self._access_log(f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} "
+                             f"({elapsed:.0f} ms)")
+        return response(environ, start_response)
+
+    def _match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
+        for compiled in self._routes:
+            if compiled.route.method not in ("ANY", method):
+                continue
+            found = compiled.pattern.match(path)
+            if found:
+                return compiled.route, found.groupdict()
+        return None
+
+    def handle(self, request: Request) -> Response:
+        matched = self._match(request.method, request.path)
+        if matched is None:
+            return _json_response(404, "Not Found")
+        route, path_parameters = matched
+        if request.content_length and request.content_length > MAX_PAYLOAD_BYTES:
+            return _json_response(413, "Request Entity Too Large")
+        claims: dict[str, str] | None = None
+        if route.authorized:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return _json_response(401, "Unauthorized: send 'Authorization: Bearer <token>' "
+                                           "(locally: `replyloop dev token --role agent`).")
+            try:
+                claims = as_authorizer_claims(verify_token(token.strip(), home=self._home))
+            except TokenError as error:
+                return _json_response(401, f"Unauthorized: {error}")
+        event = self.build_event(request, route, path_parameters, claims)
+        try:
+            result = self._runner.invoke(route.function, event)
+        except Exception:  # noqa: BLE001 - API Gateway turns any Lambda error into a 500
+            self._on_error(traceback.format_exc())
+            return _json_response(500, "Internal Server Error")
+        return self.build_response(result)
+
+    @staticmethod
+    def build_event(
+        request: Request, route: HttpRoute, path_parameters: dict[str, str], claims: dict[str, str] | None
+    ) -> dict[str, Any]:
+        raw = request.get_data(cache=False)
+        content_type = request.headers.get("Content-Type", "")
+        is_text = not raw or content_type.startswith(TEXT_TYPES) or not content_type
+        body: str | None = None
+        is_base64 = False
+        if raw:
+            if is_text:
+                try:
+                    body = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    is_text = False
+            if not is_text:
+                body, is_base64 = base64.b64encode(raw).decode("ascii"), True
+        headers: dict[str, str] = {}
+        cookies: list[str] = []
+        for name, value in request.headers.items():
+            lower = name.lower()
+            if lower == "cookie":
+                cookies.extend(part.strip() for part in value.split(";") if part.strip())
+                continue
+            headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
+        query = {key: ",".join(values) for key, values in request.args.lists()}
+        now = datetime.now(UTC)
+        route_key = f"{route.method} {route.path}"
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": request.path,
+            "rawQueryString": request.query_string.decode("latin-1"),
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "local",
+                "domainName": request.host,
+                "domainPrefix": request.host.split(".")[0],
+                "http": {
+                    "method": request.method,
+                    "path": request.path,
+                    "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                    "sourceIp": request.remote_addr or "127.0.0.1",
+                    "userAgent": request.headers.get("User-Agent", ""),
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": route_key,
+                "stage": "$default",
+                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(now.timestamp() * 1000),
+            },
+            "isBase64Encoded": is_base64,
+        }
+        if cookies:
+            event["cookies"] = cookies
+        if query:
+            event["queryStringParameters"] = query
+        if path_parameters:
+            event["pathParameters"] = path_parameters
+        if body is not None:
+            event["body"] = body
+        if claims is not None:
+            event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+        return event
+
+    @staticmethod
+    def build_response(result: Any) -> Response:
+        """Payload format 2.0: a dict with statusCode is a response; anything else is JSON 200."""
+        if not (isinstance(result, dict) and "statusCode" in result):
+            return Response(json.dumps(result), status=200, content_type="application/json")
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+        response = Response(data, status=int(result["statusCode"]))
+        for name, value in (result.get("headers") or {}).items():
+            response.headers[name] = str(value)
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            for value in values:
+                response.headers.add(name, str(value))
+        for cookie in result.get("cookies") or []:
+            response.headers.add("Set-Cookie", cookie)
+        return response

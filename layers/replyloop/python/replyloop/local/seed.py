@@ -1,0 +1,143 @@
+"""A realistic demo data set, loaded through the public API like any frontend would.
+
+Hundreds of interactions over the last 30 days, drafted by three assistant versions that get
+better over time; mixed verdicts, most "no" verdicts with the agent's own reply; customer
+messages that carry personal data (names, emails, phones, card numbers, IBANs, addresses) so
+redaction has something to find.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+FIRST = ["Maria", "James", "Aisha", "Chen", "Lukas", "Sofia", "Omar", "Emma", "Ravi", "Olivia", "Mateo", "Yuki"]
+LAST = ["Garcia", "Smith", "Khan", "Wei", "Muller", "Rossi", "Haddad", "Jones", "Patel", "Brown", "Silva", "Sato"]
+STREETS = ["12 Baker Street", "455 Market St", "8 Rue de Rivoli", "77 Elm Avenue", "1020 Pine Road"]
+CITIES = ["London NW1 6XE", "San Francisco, CA 94105", "Paris 75001", "Springfield, IL 62701", "Austin, TX 78701"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    topic: str
+    message: str
+    good_reply: str
+    poor_reply: str
+    agent_reply: str
+
+
+SCENARIOS = [
+    Scenario(
+        "billing",
+        "Hi, I'm {name} and I was charged twice for my subscription this month on card {card}. "
+        "Can you refund the duplicate? You can reach me at {email} or {phone}.",
+        "I'm sorry about the double charge, {first}. I can see two charges this month; I've refunded the "
+        "duplicate and you'll see it on your card within 5-7 business days.",
+        "Thank you for contacting us. Please check our billing FAQ for information about charges.",
+        "So sorry for the trouble, {first}! I found the duplicate charge and refunded it today - it should "
+        "show on your card in 5-7 business days. I've also added a note so it can't happen again.",
+    ),
+    Scenario(
+        "shipping",
+        "Order #{order} still hasn't arrived. It was supposed to be delivered to {address} last week. "
+        "This is {name}, phone {phone}.",
+        "Sorry for the delay, {first}. Order #{order} is held at the local depot; it will be redelivered "
+        "tomorrow, and I've upgraded it to express at no cost.",
+        "Shipping usually takes 3-5 business days. Please wait a few more days.",
+        "Hi {first}, I'm sorry your order is late. I checked #{order}: it's stuck at the depot. I've asked "
+        "them to redeliver tomorrow and upgraded you to express for free.",
+    ),
+    Scenario(
+        "refunds",
+        "I returned the blender two weeks ago and still no refund. My IBAN is {iban}. Email: {email}",
+        "Thanks for your patience. Your return was received on the 3rd; the refund was issued today and "
+        "reaches your bank in 3-5 business days.",
+        "Refunds are processed according to our refund policy.",
+        "Thanks for waiting, {first}. We got the blender back on the 3rd - I've just pushed the refund through, "
+        "so expect it in your account within 3-5 business days.",
+    ),
+    Scenario(
+        "account",
+        "I can't log in anymore, the reset email never comes. My account email is {email}. I'm {name}.",
+        "I've sent a new reset link to your email; check the spam folder too. It's valid for 30 minutes.",
+        "Please try resetting your password.",
+        "Hi {first} - I've sent a fresh reset link (check spam too), valid for 30 minutes. If it still doesn't "
+        "arrive, reply here and I'll reset it for you directly.",
+    ),
+    Scenario(
+        "technical",
+        "The app crashes every time I open the camera scanner on my phone. Very frustrating! -- {name}",
+        "Sorry about the crash. Version 4.2.1, out today, fixes the camera scanner; please update from the "
+        "app store and it should work again.",
+        "Have you tried turning it off and on again?",
+        "Sorry about that, {first}! It's a known bug in 4.2.0 - version 4.2.1 fixes it and is out today. "
+        "Update from the app store and the scanner will work again.",
+    ),
+    Scenario(
+        "billing",
+        "Why did my plan price go up? Nobody told me. Account holder {name}, {email}.",
+        "Prices changed on the 1st; we emailed all customers in advance. You can keep the old price for 3 "
+        "months, which I've applied to your account.",
+        "Our prices may change from time to time.",
+        "Hi {first}, you're right to ask. Prices changed on the 1st; the notice went out last month but may "
+        "have been missed. I've locked in your old price for 3 more months.",
+    ),
+]
+
+# Versions improve over the window: (tag, used from this share of the window ago, chance of a good reply).
+VERSIONS = [("v1", 0.66, 0.45), ("v2", 0.27, 0.6), ("v3", 0.0, 0.75)]
+
+
+def version_for(days_ago: int, span: int) -> tuple[str, float]:
+    position = days_ago / span
+    return next((tag, chance) for tag, since, chance in VERSIONS if position >= since)
+
+
+def _person(rng: random.Random) -> dict[str, str]:
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    return {
+        "first": first,
+        "name": f"{first} {last}",
+        "email": f"{first.lower()}.{last.lower()}{rng.randint(1, 99)}@example.com",
+        "phone": f"+1 415-555-{rng.randint(100, 199):04d}",
+        "card": rng.choice(["4111 1111 1111 1111", "5555 5555 5555 4444", "3782 822463 10005"]),
+        "iban": rng.choice(["DE89 3704 0044 0532 0130 00", "GB29 NWBK 6016 1331 9268 19"]),
+        "address": f"{rng.choice(STREETS)}, {rng.choice(CITIES)}",
+        "order": str(rng.randint(100000, 999999)),
+    }
+
+
+def generate(count: int = 360, days: int = 30, seed: int = 7, now: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """Yield requests: `{"path": ..., "body": ...}` for `/api/feedback-replay` or `/api/interactions`."""
+    rng = random.Random(seed)
+    now = now or datetime.now(UTC)
+    span = max(1, days)
+    for index in range(count):
+        days_ago = span - 1 - (span - 1) * index // max(1, count - 1)  # oldest first
+        tag, good_chance = version_for(days_ago, span)
+        created = (now - timedelta(days=days_ago)).replace(
+            hour=rng.randint(0, 23), minute=rng.randint(0, 59), second=rng.randint(0, 59), microsecond=0
+        )
+        created = min(created, now - timedelta(seconds=1))
+        scenario, person = rng.choice(SCENARIOS), _person(rng)
+        good = rng.random() < good_chance
+        body: dict[str, Any] = {
+            "message": scenario.message.format(**person),
+            "aiReply": (scenario.good_reply if good else scenario.poor_reply).format(**person),
+            "assistantVersion": tag,
+            "topic": scenario.topic,
+            "conversationId": f"conv-{index:05d}",
+            "confidence": round(rng.uniform(0.55, 0.95) if good else rng.uniform(0.1, 0.6), 3),
+            "createdAt": created.isoformat(),
+        }
+        if rng.random() < 0.15:  # not every draft gets a verdict
+            yield {"path": "/api/interactions", "body": body}
+            continue
+        useful = good if rng.random() < 0.9 else not good
+        body["feedback"] = "yes" if useful else "no"
+        if not useful and rng.random() < 0.85:
+            body["agentReply"] = scenario.agent_reply.format(**person)
+        yield {"path": "/api/feedback-replay", "body": body}

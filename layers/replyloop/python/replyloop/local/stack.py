@@ -1,0 +1,196 @@
+"""The whole system on this machine: moto's server, the gateway and the pollers, in one process.
+
+They share a process on purpose: the handlers run in-process (like `sam local` would run them in
+containers), and moto's Step Functions Lambda seam can only call them from here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from replyloop.local.provision import Provisioned, provision
+from replyloop.local.template import TemplateError
+
+REGION = "us-east-1"
+LOCAL_ENVIRONMENT = {
+    # Fake credentials: moto accepts anything, and nothing here may reach a real account.
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    # No X-Ray daemon or CloudWatch agent locally.
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+STATE_FILE = "local-stack.json"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def find_template(start: Path | None = None) -> Path:
+    """`$REPLYLOOP_TEMPLATE`, else template.yaml in the current directory or a parent, else the repo's."""
+    explicit = os.environ.get("REPLYLOOP_TEMPLATE")
+    if explicit:
+        return Path(explicit)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "template.yaml"
+        if candidate.is_file() and "AWS::Serverless" in candidate.read_text(encoding="utf-8")[:4096]:
+            return candidate
+    # An editable install: layers/replyloop/python/replyloop/local/stack.py -> repository root.
+    candidate = Path(__file__).resolve().parents[5] / "template.yaml"
+    if candidate.is_file():
+        return candidate
+    raise TemplateError("No template.yaml found: run from the replyloop checkout or set REPLYLOOP_TEMPLATE.")
+
+
+@dataclass
+class LocalStack:
+    template: Path
+    host: str = "127.0.0.1"
+    port: int = 3000
+    aws_port: int = 0
+    home: Path | None = None
+    log: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr, flush=True))
+    provisioned: Provisioned | None = None
+    aws_endpoint: str = ""
+    _moto: Any = None
+    _server: Any = None
+    _pollers: list[Any] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        # Werkzeug logs every request moto serves; the gateway writes its own access log instead.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+        self.aws_port = self.aws_port or free_port(self.host)
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.aws_port, verbose=False)
+        self._moto.start()
+        self.aws_endpoint = f"http://{self.host}:{self.aws_port}"
+        self._configure_moto()
+        os.environ.update(LOCAL_ENVIRONMENT)
+        os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint
+        os.environ["MOTO_PORT"] = str(self.aws_port)
+
+        import boto3
+
+        session = boto3.Session(region_name=REGION)
+        self.provisioned = provision(self.template, session, region=REGION)
+        os.environ.update(self.provisioned.shared_environment())
+        self._start_gateway()
+        self._start_pollers(session)
+        self._write_state()
+
+    def _configure_moto(self) -> None:
+        request = urllib.request.Request(
+            f"{self.aws_endpoint}/moto-api/config",
+            data=json.dumps(MOTO_CONFIG).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - our own loopback server
+            pass
+
+    def _start_gateway(self) -> None:
+        from werkzeug.serving import make_server
+
+        from replyloop.local.gateway import FunctionRunner, Gateway
+
+        assert self.provisioned is not None
+        self.runner = FunctionRunner(self.provisioned.functions)
+        gateway = Gateway(
+            self.provisioned.routes, self.runner, home=self.home, on_error=self.log, access_log=self.log
+        )
+        self._server = make_server(self.host, self.port, gateway, threaded=True)
+        self.port = int(self._server.server_port)
+        threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True).start()
+
+    def _start_pollers(self, session: Any) -> None:
+        from replyloop.local.pollers import QueuePoller
+
+        assert self.provisioned is not None
+        sqs = session.client("sqs")
+        for source in self.provisioned.queue_sources:
+            poller = QueuePoller(
+                sqs, source, self.provisioned.queues[source.queue_logical_id], self.runner,
+                region=REGION, on_error=self.log,
+            )
+            poller.start()
+            self._pollers.append(poller)
+
+    def _state_path(self) -> Path:
+        from replyloop.local.tokens import replyloop_home
+
+        return (self.home or replyloop_home()) / STATE_FILE
+
+    def _write_state(self) -> None:
+        path = self._state_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        assert self.provisioned is not None
+        state = {
+            "url": self.url,
+            "awsEndpoint": self.aws_endpoint,
+            "region": REGION,
+            "pid": os.getpid(),
+            "tables": self.provisioned.tables,
+            "queues": {name: info.url for name, info in self.provisioned.queues.items()},
+            "buckets": self.provisioned.buckets,
+        }
+        path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+
+    def describe(self) -> list[str]:
+        assert self.provisioned is not None
+        p = self.provisioned
+        lines = [f"  AWS stand-in: moto server at {self.aws_endpoint} (in memory; nothing reaches AWS)"]
+        lines += [f"  table  {logical} -> {name}" for logical, name in p.tables.items()]
+        lines += [
+            f"  queue  {logical} -> {info.name}" + (f" (DLQ after {info.max_receive_count} receives)"
+                                                  if info.max_receive_count else "")
+            for logical, info in p.queues.items()
+        ]
+        lines += [f"  bucket {logical} -> {name}" for logical, name in p.buckets.items()]
+        lines += [
+            f"  route  {r.method} {r.path} -> {r.function}" + ("" if r.authorized else " (no auth)")
+            for r in p.routes
+        ]
+        lines += [
+            f"  poller {s.queue_logical_id} -> {s.function} (batch {s.batch_size})" for s in p.queue_sources
+        ]
+        return lines
+
+    def stop(self) -> None:
+        for poller in self._pollers:
+            poller.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._moto is not None:
+            self._moto.stop()
+        path = self._state_path()
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+            if state.get("pid") == os.getpid():
+                path.unlink()
+        except (OSError, ValueError):
+            pass

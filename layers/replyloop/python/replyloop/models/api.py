@@ -1,0 +1,278 @@
+"""HTTP API models: camelCase JSON outside, snake_case Python inside."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from replyloop.domain.analytics import UsefulnessSummary
+from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, ReplayRow
+
+MAX_TEXT = 8_000
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
+OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)]
+VersionTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Confidence = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+INTERACTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
+class ApiModel(BaseModel):
+    """Responses: camelCase on the wire."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class RequestModel(ApiModel):
+    """Requests: camelCase, and any field we do not know is an error, not silently dropped."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class InteractionFields(RequestModel):
+    message: Text = Field(description="The customer's message.")
+    ai_reply: Text = Field(description="The reply the AI drafted.")
+    assistant_version: VersionTag | None = Field(
+        default=None, description="Assistant version that drafted the reply; `external` when omitted."
+    )
+    confidence: Confidence | None = Field(default=None, description="The draft's confidence, 0-1.")
+    conversation_id: ExternalId | None = None
+    topic: Label | None = None
+    created_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the reply was drafted, for importing history (admin only); defaults to now.",
+    )
+
+
+class RecordInteractionRequest(InteractionFields):
+    """An interaction drafted elsewhere."""
+
+
+class RecordInteractionResponse(ApiModel):
+    interaction_id: str
+    assistant_version: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, interaction: Interaction) -> RecordInteractionResponse:
+        return cls(
+            interaction_id=interaction.interaction_id,
+            assistant_version=interaction.assistant_version,
+            created_at=interaction.created_at,
+        )
+
+
+class FeedbackRequest(RequestModel):
+    useful: StrictBool = Field(description="Was the AI reply useful?")
+    agent_reply: OptionalText | None = Field(default=None, description="The reply the agent wrote instead.")
+
+
+class FeedbackView(ApiModel):
+    verdict: Literal["yes", "no"]
+    useful: bool
+    agent_reply: str | None
+    submitted_at: datetime
+    submitted_by: str
+    revision: int
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> FeedbackView:
+        return cls(
+            verdict=feedback.verdict.value,
+            useful=feedback.verdict.useful,
+            agent_reply=feedback.agent_reply,
+            submitted_at=feedback.submitted_at,
+            submitted_by=feedback.submitted_by,
+            revision=feedback.revision,
+        )
+
+
+class FeedbackResponse(FeedbackView):
+    interaction_id: str
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> FeedbackResponse:
+        return cls(interaction_id=feedback.interaction_id, **FeedbackView.of(feedback).model_dump())
+
+
+class FeedbackLogRequest(InteractionFields):
+    """The seeds' one-call feedback log: the whole exchange and the verdict at once."""
+
+    agent_reply: OptionalText | None = Field(default=None, description="The reply the agent wrote instead.")
+    feedback: Literal["yes", "no"] = Field(description='The verdict: "yes" (useful) or "no".')
+
+
+class FeedbackLogResponse(ApiModel):
+    interaction_id: str
+    verdict: Literal["yes", "no"]
+    assistant_version: str
+    created_at: datetime
+
+
+class TrainingPromptView(ApiModel):
+    prompt: str
+    rating: int
+
+
+class InteractionView(ApiModel):
+    """The replay panel: one interaction and everything learned from it."""
+
+    interaction_id: str
+    message: str
+    ai_reply: str
+    agent_reply: str | None
+    assistant_version: str
+    confidence: float | None
+    conversation_id: str | None
+    topic: str | None
+    created_at: datetime
+    created_by: str
+    feedback: FeedbackView | None
+    training_prompt: TrainingPromptView | None
+
+    @classmethod
+    def of(cls, record: InteractionRecord) -> InteractionView:
+        interaction, feedback = record.interaction, record.feedback
+        prompt = record.training_prompt
+        return cls(
+            interaction_id=interaction.interaction_id,
+            message=interaction.message,
+            ai_reply=interaction.ai_reply,
+            agent_reply=feedback.agent_reply if feedback else None,
+            assistant_version=interaction.assistant_version,
+            confidence=interaction.confidence,
+            conversation_id=interaction.conversation_id,
+            topic=interaction.topic,
+            created_at=interaction.created_at,
+            created_by=interaction.created_by,
+            feedback=FeedbackView.of(feedback) if feedback else None,
+            training_prompt=TrainingPromptView(prompt=prompt.prompt, rating=prompt.rating) if prompt else None,
+        )
+
+
+class ReplayItem(ApiModel):
+    interaction_id: str
+    message: str
+    ai_reply: str
+    agent_reply: str | None
+    verdict: Literal["yes", "no"]
+    useful: bool
+    assistant_version: str
+    topic: str | None
+    confidence: float | None
+    created_at: datetime
+    submitted_at: datetime
+
+    @classmethod
+    def of(cls, row: ReplayRow) -> ReplayItem:
+        interaction, feedback = row.interaction, row.feedback
+        return cls(
+            interaction_id=interaction.interaction_id,
+            message=interaction.message,
+            ai_reply=interaction.ai_reply,
+            agent_reply=feedback.agent_reply,
+            verdict=feedback.verdict.value,
+            useful=feedback.verdict.useful,
+            assistant_version=interaction.assistant_version,
+            topic=interaction.topic,
+            confidence=interaction.confidence,
+            created_at=interaction.created_at,
+            submitted_at=feedback.submitted_at,
+        )
+
+
+class ReplayPage(ApiModel):
+    items: list[ReplayItem]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class DailyBreakdown(ApiModel):
+    date: date
+    useful: int
+    not_useful: int
+    total: int
+    interactions: int
+
+
+class NegativeMessage(ApiModel):
+    interaction_id: str
+    message: str
+    ai_reply: str
+    agent_reply: str | None
+    assistant_version: str
+    created_at: datetime
+
+
+class AnalyticsResponse(ApiModel):
+    from_: date = Field(alias="from")
+    to: date
+    assistant_version: str | None
+    total: int = Field(description="Verdicts on interactions drafted in the window.")
+    useful_count: int
+    not_useful_count: int
+    useful_rate: float | None
+    override_count: int = Field(description='Verdicts "no" where the agent wrote their own reply.')
+    override_rate: float | None
+    interactions: int = Field(description="Interactions drafted or recorded in the window.")
+    daily_breakdown: list[DailyBreakdown]
+    top_negative_messages: list[NegativeMessage]
+
+    @classmethod
+    def of(
+        cls,
+        start: date,
+        end: date,
+        version: str | None,
+        summary: UsefulnessSummary,
+        negatives: list[ReplayRow],
+    ) -> AnalyticsResponse:
+        return cls.model_validate(
+            {
+                "from_": start,
+                "to": end,
+                "assistant_version": version,
+                "total": summary.total,
+                "useful_count": summary.useful,
+                "not_useful_count": summary.not_useful,
+                "useful_rate": summary.useful_rate,
+                "override_count": summary.overrides,
+                "override_rate": summary.override_rate,
+                "interactions": summary.interactions,
+                "daily_breakdown": [
+                    DailyBreakdown(
+                        date=day.day,
+                        useful=day.useful,
+                        not_useful=day.not_useful,
+                        total=day.total,
+                        interactions=day.interactions,
+                    )
+                    for day in summary.days
+                ],
+                "top_negative_messages": [
+                    NegativeMessage(
+                        interaction_id=row.interaction.interaction_id,
+                        message=row.interaction.message,
+                        ai_reply=row.interaction.ai_reply,
+                        agent_reply=row.feedback.agent_reply,
+                        assistant_version=row.interaction.assistant_version,
+                        created_at=row.interaction.created_at,
+                    )
+                    for row in negatives
+                ],
+            }
+        )
+
+
+class ErrorDetail(ApiModel):
+    location: str
+    message: str
+
+
+class ErrorResponse(ApiModel):
+    message: str = Field(description="What went wrong, and what to do about it.")
+    errors: list[ErrorDetail] | None = None

@@ -1,0 +1,1 @@
+"""Use cases: each takes its inputs, a store and the time, and returns domain values."""

@@ -1,0 +1,149 @@
+"""Capture: record interactions and verdicts, read them back for replay and analytics."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from replyloop.adapters.store import CaptureWrite, ConcurrentChangeError, ReplayQuery, Store
+from replyloop.domain.analytics import UsefulnessSummary, summarise
+from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, Page, ReplayRow
+from replyloop.domain.errors import ConflictError, InvalidRequestError, NotFoundError
+from replyloop.domain.feedback import plan_feedback
+
+DEFAULT_ASSISTANT_VERSION = "external"
+MAX_WRITE_ATTEMPTS = 3
+MAX_ANALYTICS_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True)
+class NewInteraction:
+    message: str
+    ai_reply: str
+    assistant_version: str | None = None
+    confidence: float | None = None
+    conversation_id: str | None = None
+    topic: str | None = None
+    created_at: datetime | None = None
+
+
+def new_interaction_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _build_interaction(draft: NewInteraction, actor: str, now: datetime) -> Interaction:
+    return Interaction(
+        interaction_id=new_interaction_id(),
+        message=draft.message,
+        ai_reply=draft.ai_reply,
+        assistant_version=draft.assistant_version or DEFAULT_ASSISTANT_VERSION,
+        created_at=draft.created_at or now,
+        created_by=actor,
+        confidence=draft.confidence,
+        conversation_id=draft.conversation_id,
+        topic=draft.topic,
+    )
+
+
+def record_interaction(store: Store, draft: NewInteraction, *, actor: str, now: datetime) -> Interaction:
+    """Store an interaction drafted elsewhere and count it on its day."""
+    interaction = _build_interaction(draft, actor, now)
+    store.save_capture(CaptureWrite(interaction=interaction, is_new_interaction=True))
+    return interaction
+
+
+def record_feedback(
+    store: Store,
+    interaction_id: str,
+    *,
+    useful: bool,
+    agent_reply: str | None,
+    actor: str,
+    now: datetime,
+) -> Feedback:
+    """Record (or change) the verdict on an interaction; counts move, never double."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        record = store.get_record(interaction_id)
+        if record is None:
+            raise NotFoundError(f"No interaction with id {interaction_id!r}.")
+        change = plan_feedback(
+            record.interaction, record.feedback, useful=useful, agent_reply=agent_reply, actor=actor, now=now
+        )
+        try:
+            store.save_capture(
+                CaptureWrite(interaction=record.interaction, is_new_interaction=False, feedback=change)
+            )
+        except ConcurrentChangeError:
+            continue
+        return change.feedback
+    raise ConflictError("The verdict was changed by someone else at the same moment; please try again.")
+
+
+def record_feedback_log(
+    store: Store,
+    draft: NewInteraction,
+    *,
+    useful: bool,
+    agent_reply: str | None,
+    actor: str,
+    now: datetime,
+) -> tuple[Interaction, Feedback]:
+    """The seeds' one-call form: interaction and verdict stored together, atomically."""
+    interaction = _build_interaction(draft, actor, now)
+    change = plan_feedback(interaction, None, useful=useful, agent_reply=agent_reply, actor=actor, now=now)
+    store.save_capture(CaptureWrite(interaction=interaction, is_new_interaction=True, feedback=change))
+    return interaction, change.feedback
+
+
+def get_interaction(store: Store, interaction_id: str) -> InteractionRecord:
+    record = store.get_record(interaction_id)
+    if record is None:
+        raise NotFoundError(f"No interaction with id {interaction_id!r}.")
+    return record
+
+
+def _check_range(start: date | None, end: date | None) -> None:
+    if start and end and start > end:
+        raise InvalidRequestError(f"'from' ({start}) is after 'to' ({end}).")
+
+
+def list_replay(store: Store, query: ReplayQuery) -> Page:
+    _check_range(query.start, query.end)
+    return store.list_replay(query)
+
+
+@dataclass(frozen=True, slots=True)
+class Analytics:
+    start: date
+    end: date
+    assistant_version: str | None
+    summary: UsefulnessSummary
+    top_negative: list[ReplayRow]
+
+
+def usefulness_analytics(
+    store: Store,
+    *,
+    today: date,
+    start: date | None = None,
+    end: date | None = None,
+    days: int = 30,
+    assistant_version: str | None = None,
+    top_negative: int = 5,
+) -> Analytics:
+    """Usefulness over a window (default: the last `days` days to today), from counters only."""
+    end = end or today
+    start = start or end - timedelta(days=days - 1)
+    _check_range(start, end)
+    if (end - start).days + 1 > MAX_ANALYTICS_DAYS:
+        raise InvalidRequestError(f"A window covers at most {MAX_ANALYTICS_DAYS} days.")
+    stats = store.daily_stats(assistant_version, start, end)
+    negatives = store.latest_not_useful(assistant_version, start, end, top_negative) if top_negative else []
+    return Analytics(
+        start=start,
+        end=end,
+        assistant_version=assistant_version,
+        summary=summarise(stats, start, end),
+        top_negative=negatives,
+    )
