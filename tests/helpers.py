@@ -43,8 +43,13 @@ def http_event(
             "accountId": "123456789012",
             "apiId": "test",
             "domainName": "test.example.com",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": "pytest"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "pytest",
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": "ANY /api/{proxy+}",
             "stage": "$default",
@@ -57,7 +62,10 @@ def http_event(
         event["queryStringParameters"] = {k: str(v) for k, v in params.items()}
     if groups is not None:
         event["requestContext"]["authorizer"] = {
-            "jwt": {"claims": {"sub": "u-1", "cognito:username": "tester", "cognito:groups": groups}, "scopes": None}
+            "jwt": {
+                "claims": {"sub": "u-1", "cognito:username": "tester", "cognito:groups": groups},
+                "scopes": None,
+            }
         }
     if raw_body is not None:
         if isinstance(raw_body, bytes):

@@ -45,7 +45,5 @@ def dynamodb_calls(stack: Provisioned) -> list[str]:
     """Names of the DynamoDB operations the store makes, in order."""
     calls: list[str] = []
     client = dynamodb.get_store()._client
-    client.meta.events.register(
-        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name)
-    )
+    client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
     return calls

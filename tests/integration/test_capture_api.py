@@ -6,8 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-DRAFT = {"message": "Where is order 123?", "aiReply": "Shipping takes 3-5 days.", "assistantVersion": "v1",
-         "topic": "shipping", "confidence": 0.42, "conversationId": "c-1"}
+DRAFT = {
+    "message": "Where is order 123?",
+    "aiReply": "Shipping takes 3-5 days.",
+    "assistantVersion": "v1",
+    "topic": "shipping",
+    "confidence": 0.42,
+    "conversationId": "c-1",
+}
 TODAY = datetime.now(UTC).date().isoformat()
 
 
@@ -62,7 +68,7 @@ def test_feedback_is_counted_once_and_moves_when_changed(api):
     assert (stats["total"], stats["usefulCount"], stats["notUsefulCount"]) == (1, 0, 1)
     assert stats["overrideCount"] == 1
     assert stats["overrideRate"] == 1.0
-    today = [d for d in stats["dailyBreakdown"] if d["date"] == TODAY][0]
+    today = next(d for d in stats["dailyBreakdown"] if d["date"] == TODAY)
     assert today == {"date": TODAY, "useful": 0, "notUseful": 1, "total": 1, "interactions": 1}
 
 
@@ -90,7 +96,12 @@ def test_the_one_call_feedback_log(api):
     result = api(
         "POST",
         "/api/feedback-replay",
-        body={"message": "Refund?", "aiReply": "See policy.", "agentReply": "Refunded today.", "feedback": "no"},
+        body={
+            "message": "Refund?",
+            "aiReply": "See policy.",
+            "agentReply": "Refunded today.",
+            "feedback": "no",
+        },
     )
     assert result.status == 201, result.body
     view = api("GET", f"/api/interactions/{result.body['interactionId']}").body
@@ -140,8 +151,13 @@ def test_replay_filters_and_pages(api):
     made = []
     for index in range(5):
         when = (datetime.now(UTC) - timedelta(days=index)).replace(microsecond=0)
-        body = {**DRAFT, "message": f"m{index}", "feedback": "no" if index % 2 else "yes",
-                "assistantVersion": "v2" if index < 3 else "v1", "createdAt": when.isoformat()}
+        body = {
+            **DRAFT,
+            "message": f"m{index}",
+            "feedback": "no" if index % 2 else "yes",
+            "assistantVersion": "v2" if index < 3 else "v1",
+            "createdAt": when.isoformat(),
+        }
         made.append(api("POST", "/api/feedback-replay", body=body, groups="[admin]").body["interactionId"])
 
     first = api("GET", "/api/feedback/replay", params={"limit": 2})

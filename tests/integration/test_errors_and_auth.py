@@ -30,6 +30,8 @@ def test_unknown_route_is_404(api):
         ({"message": "x", "aiReply": "x", "assistantVersion": "bad version!"}, "body.assistantVersion"),
         ({"message": "x", "aiReply": "x", "createdAt": "yesterday"}, "body.createdAt"),
         ({"message": "x", "aiReply": "x", "createdAt": "2026-11-01T10:00:00"}, "body.createdAt"),  # no zone
+        ({"message": "x", "aiReply": "x", "createdAt": "0001-01-01T00:00:00+01:00"}, "body.createdAt"),
+        ({"message": "x", "aiReply": "x", "createdAt": "2999-01-01T00:00:00Z"}, "body.createdAt"),
     ],
 )
 def test_invalid_interactions_are_422_with_the_field_named(api, body, location):
@@ -53,8 +55,12 @@ def test_malformed_json_is_422(api):
 
 
 def test_a_body_that_is_not_json_is_415(api):
-    result = api("POST", "/api/interactions", raw_body="message=hi",
-                 headers={"content-type": "application/x-www-form-urlencoded"})
+    result = api(
+        "POST",
+        "/api/interactions",
+        raw_body="message=hi",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert result.status == 415
     assert "application/json" in result.body["message"]
 
@@ -104,7 +110,12 @@ def test_the_openapi_spec_is_public_and_names_the_routes(api):
     result = api("GET", "/openapi.json", groups=None)
     assert result.status == 200
     paths = result.body["paths"]
-    for path in ("/api/interactions", "/api/interactions/{interaction_id}",
-                 "/api/interactions/{interaction_id}/feedback", "/api/feedback-replay",
-                 "/api/feedback/replay", "/api/feedback/analytics"):
+    for path in (
+        "/api/interactions",
+        "/api/interactions/{interaction_id}",
+        "/api/interactions/{interaction_id}/feedback",
+        "/api/feedback-replay",
+        "/api/feedback/replay",
+        "/api/feedback/analytics",
+    ):
         assert path in paths

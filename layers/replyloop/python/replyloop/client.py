@@ -32,14 +32,16 @@ class ApiClient:
     def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         query = f"?{urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})}"
         data = None if body is None else json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(f"{self.url}{path}{query if params else ''}", data=data, method=method)
+        request = urllib.request.Request(
+            f"{self.url}{path}{query if params else ''}", data=data, method=method
+        )
         request.add_header("Accept", "application/json")
         if data is not None:
             request.add_header("Content-Type", "application/json")
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - user's URL
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 payload = response.read()
         except urllib.error.HTTPError as error:
             text = error.read().decode("utf-8", "replace")
@@ -49,8 +51,11 @@ class ApiClient:
                 message = text
             raise ApiError(error.code, message) from error
         except urllib.error.URLError as error:
-            raise ApiError(0, f"cannot reach {self.url} ({error.reason}); is the stack running? "
-                              "Start it with `replyloop dev start` or pass --url.") from error
+            raise ApiError(
+                0,
+                f"cannot reach {self.url} ({error.reason}); is the stack running? "
+                "Start it with `replyloop dev start` or pass --url.",
+            ) from error
         return json.loads(payload) if payload else None
 
     def post(self, path: str, body: Any) -> Any:

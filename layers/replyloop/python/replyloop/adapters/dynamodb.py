@@ -28,7 +28,7 @@ from replyloop.domain.entities import (
     Verdict,
 )
 from replyloop.domain.errors import InvalidRequestError, StorageError
-from replyloop.domain.feedback import COUNTER_NAMES
+from replyloop.domain.feedback import COUNTER_NAMES, FeedbackChange
 
 ALL_VERSIONS = "ALL"
 INDEX_SORT_KEY = "gsisk"
@@ -51,7 +51,7 @@ COUNTER_ATTRIBUTES = {
 
 def format_timestamp(moment: datetime) -> str:
     """UTC, microseconds, `Z`: sorts as text in time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -174,7 +174,7 @@ class DynamoStore:
     def __init__(self, table_name: str, resource: Any | None = None) -> None:
         self._resource = resource or boto3.resource("dynamodb")
         self._table = self._resource.Table(table_name)
-        self._client = self._resource.meta.client
+        self._client: Any = self._resource.meta.client
         self.table_name = table_name
 
     # -- reads ---------------------------------------------------------------------------------
@@ -198,13 +198,15 @@ class DynamoStore:
         )
 
     def list_replay(self, query: ReplayQuery) -> Page:
-        index, partition_attr = REPLAY_INDEXES[(query.verdict is not None, query.assistant_version is not None)]
+        index, partition_attr = REPLAY_INDEXES[
+            (query.verdict is not None, query.assistant_version is not None)
+        ]
         partition = "FEEDBACK"
         if query.assistant_version is not None:
             partition += f"#V#{query.assistant_version}"
         if query.verdict is not None:
             partition += f"#{query.verdict.value}"
-        condition = Key(partition_attr).eq(partition)
+        condition: Any = Key(partition_attr).eq(partition)
         if query.start or query.end:
             low = query.start.isoformat() if query.start else "0"
             high = f"{query.end.isoformat()}~" if query.end else "~"
@@ -240,7 +242,11 @@ class DynamoStore:
     ) -> list[ReplayRow]:
         page = self.list_replay(
             ReplayQuery(
-                verdict=Verdict.NOT_USEFUL, assistant_version=assistant_version, start=start, end=end, limit=limit
+                verdict=Verdict.NOT_USEFUL,
+                assistant_version=assistant_version,
+                start=start,
+                end=end,
+                limit=limit,
             )
         )
         return page.rows
@@ -340,7 +346,9 @@ class DynamoStore:
                 }
             )
         elif change.previous_revision is not None:
-            items.append({"Delete": {"TableName": self.table_name, "Key": {"pk": pk, "sk": "TRAINING_EXAMPLE"}}})
+            items.append(
+                {"Delete": {"TableName": self.table_name, "Key": {"pk": pk, "sk": "TRAINING_EXAMPLE"}}}
+            )
         return items
 
     def _counter_update(self, version: str | None, day: date, counters: dict[str, int]) -> dict[str, Any]:

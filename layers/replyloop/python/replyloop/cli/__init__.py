@@ -39,12 +39,21 @@ def dev() -> None:
 
 
 @dev.command()
-@click.option("--port", type=int, default=lambda: int(os.environ.get("REPLYLOOP_PORT", "3000")),
-              show_default="$REPLYLOOP_PORT or 3000", help="Port of the local HTTP API (0 picks a free one).")
+@click.option(
+    "--port",
+    type=int,
+    default=lambda: int(os.environ.get("REPLYLOOP_PORT", "3000")),
+    show_default="$REPLYLOOP_PORT or 3000",
+    help="Port of the local HTTP API (0 picks a free one).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--aws-port", type=int, default=0, help="Port of moto's AWS endpoint (default: a free one).")
-@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="SAM template to build the stack from (default: ./template.yaml or the checkout's).")
+@click.option(
+    "--template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="SAM template to build the stack from (default: ./template.yaml or the checkout's).",
+)
 def start(port: int, host: str, aws_port: int, template: Path | None) -> None:
     """Start the local stack in the foreground; Ctrl-C stops it.
 
@@ -74,8 +83,11 @@ def start(port: int, host: str, aws_port: int, template: Path | None) -> None:
         f"replyloop is ready: API {stack.url}/api  docs {stack.url}/docs  spec {stack.url}/openapi.json  "
         f"AWS endpoint {stack.aws_endpoint}",
     )
-    click.echo("Get a token with `replyloop dev token --role agent`; load demo data with `replyloop dev seed`. "
-               "Ctrl-C stops.", err=True)
+    click.echo(
+        "Get a token with `replyloop dev token --role agent`; load demo data with `replyloop dev seed`. "
+        "Ctrl-C stops.",
+        err=True,
+    )
     sys.stdout.flush()
     stopped.wait()
     click.echo("Stopping ...", err=True)
@@ -84,11 +96,21 @@ def start(port: int, host: str, aws_port: int, template: Path | None) -> None:
 
 
 @dev.command()
-@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.AGENT.value, show_default=True,
-              help="`admin` can do everything an agent can, plus admin-only actions.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.AGENT.value,
+    show_default=True,
+    help="`admin` can do everything an agent can, plus admin-only actions.",
+)
 @click.option("--user", default=None, help="Username in the token (default dev-<role>).")
-@click.option("--ttl-hours", type=click.IntRange(1, 24 * 7), default=12, show_default=True,
-              help="How long the token is valid.")
+@click.option(
+    "--ttl-hours",
+    type=click.IntRange(1, 24 * 7),
+    default=12,
+    show_default=True,
+    help="How long the token is valid.",
+)
 def token(role: str, user: str | None, ttl_hours: int) -> None:
     """Print a bearer token that the local stack accepts (and nothing else).
 
@@ -103,11 +125,28 @@ def token(role: str, user: str | None, ttl_hours: int) -> None:
 
 @dev.command()
 @URL_OPTION
-@click.option("--count", type=click.IntRange(1, 100_000), default=360, show_default=True,
-              help="How many interactions to create.")
-@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True,
-              help="Spread them over this many past days.")
-@click.option("--seed", "random_seed", type=int, default=7, show_default=True, help="Random seed (same seed, same data).")
+@click.option(
+    "--count",
+    type=click.IntRange(1, 100_000),
+    default=360,
+    show_default=True,
+    help="How many interactions to create.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=30,
+    show_default=True,
+    help="Spread them over this many past days.",
+)
+@click.option(
+    "--seed",
+    "random_seed",
+    type=int,
+    default=7,
+    show_default=True,
+    help="Random seed (same seed, same data).",
+)
 def seed(url: str, count: int, days: int, random_seed: int) -> None:
     """Load a realistic demo data set through the HTTP API (needs a running stack).
 
@@ -130,7 +169,9 @@ def seed(url: str, count: int, days: int, random_seed: int) -> None:
                 if verdict:
                     counts[verdict] += 1
     except ApiError as error:
-        raise click.ClickException(f"Seeding stopped after {counts['interactions']} interactions: {error}") from error
+        raise click.ClickException(
+            f"Seeding stopped after {counts['interactions']} interactions: {error}"
+        ) from error
     click.echo(
         f"Seeded {counts['interactions']} interactions over {days} days: "
         f"{counts['yes']} useful, {counts['no']} not useful, "

@@ -45,7 +45,8 @@ class LambdaContext:
     def __post_init__(self) -> None:
         self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
         self.invoked_function_arn = (
-            self.invoked_function_arn or f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+            self.invoked_function_arn
+            or f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
         )
         self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
         self._deadline = time.monotonic() + self.timeout_seconds
@@ -130,8 +131,10 @@ class Gateway:
         response = self.handle(request)
         if self._access_log is not None:
             elapsed = (time.perf_counter() - started) * 1000
-            self._access_log(f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} "
-                             f"({elapsed:.0f} ms)")
+            self._access_log(
+                f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} "
+                f"({elapsed:.0f} ms)"
+            )
         return response(environ, start_response)
 
     def _match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None:
@@ -155,8 +158,11 @@ class Gateway:
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
-                return _json_response(401, "Unauthorized: send 'Authorization: Bearer <token>' "
-                                           "(locally: `replyloop dev token --role agent`).")
+                return _json_response(
+                    401,
+                    "Unauthorized: send 'Authorization: Bearer <token>' "
+                    "(locally: `replyloop dev token --role agent`).",
+                )
             try:
                 claims = as_authorizer_claims(verify_token(token.strip(), home=self._home))
             except TokenError as error:
@@ -164,7 +170,7 @@ class Gateway:
         event = self.build_event(request, route, path_parameters, claims)
         try:
             result = self._runner.invoke(route.function, event)
-        except Exception:  # noqa: BLE001 - API Gateway turns any Lambda error into a 500
+        except Exception:
             self._on_error(traceback.format_exc())
             return _json_response(500, "Internal Server Error")
         return self.build_response(result)

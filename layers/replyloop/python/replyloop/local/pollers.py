@@ -100,8 +100,10 @@ class QueuePoller:
         event = {"Records": [sqs_record(m, self.queue.arn, self.region) for m in messages]}
         try:
             result = self.runner.invoke(self.source.function, event)
-        except Exception:  # noqa: BLE001 - a failed invocation leaves the whole batch on the queue
-            self.on_error(f"{self.source.function} failed on a batch of {len(messages)}:\n{traceback.format_exc()}")
+        except Exception:
+            self.on_error(
+                f"{self.source.function} failed on a batch of {len(messages)}:\n{traceback.format_exc()}"
+            )
             return len(messages)
         succeeded = self._succeeded(messages, result)
         for start in range(0, len(succeeded), MAX_RECEIVE):
@@ -131,7 +133,7 @@ class QueuePoller:
         while not self._stop.is_set():
             try:
                 self.poll_once()
-            except Exception:  # noqa: BLE001 - keep polling, like the managed poller does
+            except Exception:
                 self.on_error(traceback.format_exc())
                 self._stop.wait(1)
 

@@ -11,7 +11,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from replyloop.local.template import Resolver, TemplateError, function_globals, load_template, resources_of_type
+from replyloop.local.template import (
+    Resolver,
+    TemplateError,
+    function_globals,
+    load_template,
+    resources_of_type,
+)
 
 TABLE_KEYS = (
     "AttributeDefinitions",
@@ -182,13 +188,18 @@ def _create_queues(template: Any, session: Any, resolver: Resolver, result: Prov
             name = props.get("QueueName") or physical_name(stack, logical_id)
             if props.get("FifoQueue") and not name.endswith(".fifo"):
                 name += ".fifo"
-            attributes = {key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
-                          for key in QUEUE_ATTRIBUTES if key in props}
+            attributes = {
+                key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
+                for key in QUEUE_ATTRIBUTES
+                if key in props
+            }
             redrive = props.get("RedrivePolicy")
             if redrive:
                 attributes["RedrivePolicy"] = json.dumps(redrive)
             url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-            arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
             result.queues[logical_id] = QueueInfo(
                 logical_id=logical_id,
                 name=name,
@@ -226,7 +237,9 @@ def _placeholder_refs(template: Any, resolver: Resolver, stack: str, region: str
             continue
         name = physical_name(stack, logical_id)
         resolver.refs[logical_id] = name
-        service = str(spec.get("Type", "")).split("::")[1].lower() if "::" in str(spec.get("Type")) else "local"
+        service = (
+            str(spec.get("Type", "")).split("::")[1].lower() if "::" in str(spec.get("Type")) else "local"
+        )
         resolver.attributes[(logical_id, "Arn")] = f"arn:aws:{service}:{region}:{account}:{name}"
 
 
@@ -237,9 +250,7 @@ def _describe_functions(template: Any, root: Path, resolver: Resolver, result: P
     for logical_id, spec in resources_of_type(template, "AWS::Serverless::Function").items():
         props = spec.get("Properties") or {}
         own_env = (props.get("Environment") or {}).get("Variables") or {}
-        environment = {
-            key: str(value) for key, value in resolver.resolve({**default_env, **own_env}).items()
-        }
+        environment = {key: str(value) for key, value in resolver.resolve({**default_env, **own_env}).items()}
         result.functions[logical_id] = FunctionSpec(
             logical_id=logical_id,
             code_dir=(root / str(props.get("CodeUri", defaults.get("CodeUri", ".")))).resolve(),
@@ -250,9 +261,9 @@ def _describe_functions(template: Any, root: Path, resolver: Resolver, result: P
         for event in (props.get("Events") or {}).values():
             kind, event_props = event.get("Type"), event.get("Properties") or {}
             if kind == "HttpApi":
-                api_ref = (event_props.get("ApiId") or {}).get("Ref")
+                api_ref = str((event_props.get("ApiId") or {}).get("Ref", ""))
                 api = http_apis.get(api_ref, {}).get("Properties") or {}
-                default_authorizer = ((api.get("Auth") or {}).get("DefaultAuthorizer"))
+                default_authorizer = (api.get("Auth") or {}).get("DefaultAuthorizer")
                 authorizer = (event_props.get("Auth") or {}).get("Authorizer", default_authorizer)
                 result.routes.append(
                     HttpRoute(

@@ -14,10 +14,42 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-FIRST = ["Maria", "James", "Aisha", "Chen", "Lukas", "Sofia", "Omar", "Emma", "Ravi", "Olivia", "Mateo", "Yuki"]
-LAST = ["Garcia", "Smith", "Khan", "Wei", "Muller", "Rossi", "Haddad", "Jones", "Patel", "Brown", "Silva", "Sato"]
+FIRST = [
+    "Maria",
+    "James",
+    "Aisha",
+    "Chen",
+    "Lukas",
+    "Sofia",
+    "Omar",
+    "Emma",
+    "Ravi",
+    "Olivia",
+    "Mateo",
+    "Yuki",
+]
+LAST = [
+    "Garcia",
+    "Smith",
+    "Khan",
+    "Wei",
+    "Muller",
+    "Rossi",
+    "Haddad",
+    "Jones",
+    "Patel",
+    "Brown",
+    "Silva",
+    "Sato",
+]
 STREETS = ["12 Baker Street", "455 Market St", "8 Rue de Rivoli", "77 Elm Avenue", "1020 Pine Road"]
-CITIES = ["London NW1 6XE", "San Francisco, CA 94105", "Paris 75001", "Springfield, IL 62701", "Austin, TX 78701"]
+CITIES = [
+    "London NW1 6XE",
+    "San Francisco, CA 94105",
+    "Paris 75001",
+    "Springfield, IL 62701",
+    "Austin, TX 78701",
+]
 
 
 @dataclass(frozen=True)
@@ -56,16 +88,16 @@ SCENARIOS = [
         "Thanks for your patience. Your return was received on the 3rd; the refund was issued today and "
         "reaches your bank in 3-5 business days.",
         "Refunds are processed according to our refund policy.",
-        "Thanks for waiting, {first}. We got the blender back on the 3rd - I've just pushed the refund through, "
-        "so expect it in your account within 3-5 business days.",
+        "Thanks for waiting, {first}. We got the blender back on the 3rd - I've just pushed the refund "
+        "through, so expect it in your account within 3-5 business days.",
     ),
     Scenario(
         "account",
         "I can't log in anymore, the reset email never comes. My account email is {email}. I'm {name}.",
         "I've sent a new reset link to your email; check the spam folder too. It's valid for 30 minutes.",
         "Please try resetting your password.",
-        "Hi {first} - I've sent a fresh reset link (check spam too), valid for 30 minutes. If it still doesn't "
-        "arrive, reply here and I'll reset it for you directly.",
+        "Hi {first} - I've sent a fresh reset link (check spam too), valid for 30 minutes. "
+        "If it still doesn't arrive, reply here and I'll reset it for you directly.",
     ),
     Scenario(
         "technical",
@@ -110,7 +142,9 @@ def _person(rng: random.Random) -> dict[str, str]:
     }
 
 
-def generate(count: int = 360, days: int = 30, seed: int = 7, now: datetime | None = None) -> Iterator[dict[str, Any]]:
+def generate(
+    count: int = 360, days: int = 30, seed: int = 7, now: datetime | None = None
+) -> Iterator[dict[str, Any]]:
     """Yield requests: `{"path": ..., "body": ...}` for `/api/feedback-replay` or `/api/interactions`."""
     rng = random.Random(seed)
     now = now or datetime.now(UTC)

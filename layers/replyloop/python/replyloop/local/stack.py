@@ -109,7 +109,7 @@ class LocalStack:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - our own loopback server
+        with urllib.request.urlopen(request, timeout=10):
             pass
 
     def _start_gateway(self) -> None:
@@ -133,8 +133,12 @@ class LocalStack:
         sqs = session.client("sqs")
         for source in self.provisioned.queue_sources:
             poller = QueuePoller(
-                sqs, source, self.provisioned.queues[source.queue_logical_id], self.runner,
-                region=REGION, on_error=self.log,
+                sqs,
+                source,
+                self.provisioned.queues[source.queue_logical_id],
+                self.runner,
+                region=REGION,
+                on_error=self.log,
             )
             poller.start()
             self._pollers.append(poller)
@@ -165,8 +169,8 @@ class LocalStack:
         lines = [f"  AWS stand-in: moto server at {self.aws_endpoint} (in memory; nothing reaches AWS)"]
         lines += [f"  table  {logical} -> {name}" for logical, name in p.tables.items()]
         lines += [
-            f"  queue  {logical} -> {info.name}" + (f" (DLQ after {info.max_receive_count} receives)"
-                                                  if info.max_receive_count else "")
+            f"  queue  {logical} -> {info.name}"
+            + (f" (DLQ after {info.max_receive_count} receives)" if info.max_receive_count else "")
             for logical, info in p.queues.items()
         ]
         lines += [f"  bucket {logical} -> {name}" for logical, name in p.buckets.items()]

@@ -61,7 +61,7 @@ _TemplateLoader.add_multi_constructor("!", _construct_tag)
 
 def load_template(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=_TemplateLoader)  # noqa: S506 - SafeLoader subclass
+        document = yaml.load(handle, Loader=_TemplateLoader)
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
     return document
@@ -104,7 +104,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 if arg not in self.refs:
                     raise TemplateError(f"!Ref {arg}: not created locally (yet)")
@@ -139,11 +139,7 @@ class Resolver:
             if key == "Fn::Split":
                 separator, text = arg
                 return str(self.resolve(text)).split(separator)
-        return {
-            key: self.resolve(item)
-            for key, item in value.items()
-            if item != {"Ref": "AWS::NoValue"}
-        }
+        return {key: self.resolve(item) for key, item in value.items() if item != {"Ref": "AWS::NoValue"}}
 
     def _sub(self, arg: Any) -> str:
         text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
@@ -164,9 +160,7 @@ class Resolver:
 
 def resources_of_type(template: Mapping[str, Any], *types: str) -> dict[str, dict[str, Any]]:
     return {
-        name: spec
-        for name, spec in (template.get("Resources") or {}).items()
-        if spec.get("Type") in types
+        name: spec for name, spec in (template.get("Resources") or {}).items() if spec.get("Type") in types
     }
 
 

@@ -54,8 +54,13 @@ def _private_key(home: Path) -> rsa.RSAPrivateKey:
     return loaded
 
 
-def issue_token(role: Role, *, username: str | None = None, home: Path | None = None,
-                ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
+def issue_token(
+    role: Role,
+    *,
+    username: str | None = None,
+    home: Path | None = None,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+) -> str:
     """A Cognito-style ID token whose `cognito:groups` carries the role."""
     now = int(time.time())
     name = username or f"dev-{role.value}"
@@ -78,7 +83,11 @@ def verify_token(token: str, *, home: Path | None = None) -> dict[str, Any]:
     public_key = _private_key(home or replyloop_home()).public_key()
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, public_key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER,
+            token,
+            public_key,
+            algorithms=["RS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
             options={"require": ["exp", "iss", "aud", "sub"]},
         )
     except jwt.PyJWTError as error:
@@ -88,6 +97,7 @@ def verify_token(token: str, *, home: Path | None = None) -> dict[str, Any]:
 
 def as_authorizer_claims(claims: dict[str, Any]) -> dict[str, str]:
     """API Gateway hands claims to Lambda as strings; a list arrives as "[a b]"."""
+
     def stringify(value: Any) -> str:
         if isinstance(value, list):
             return "[" + " ".join(str(item) for item in value) + "]"

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from replyloop.domain.analytics import UsefulnessSummary
@@ -19,6 +27,8 @@ VersionTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+EARLIEST_CREATED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(minutes=5)
 INTERACTION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 
@@ -47,6 +57,27 @@ class InteractionFields(RequestModel):
         default=None,
         description="When the reply was drafted, for importing history (admin only); defaults to now.",
     )
+
+    @field_validator("confidence")
+    @classmethod
+    def _round_confidence(cls, value: float | None) -> float | None:
+        """Four decimals are plenty, and keep tiny values inside DynamoDB's number range."""
+        return None if value is None else round(value, 4)
+
+    @field_validator("created_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            moment = value.astimezone(UTC)
+        except OverflowError as error:
+            raise ValueError(f"must be on or after {EARLIEST_CREATED_AT.date().isoformat()}") from error
+        if moment < EARLIEST_CREATED_AT:
+            raise ValueError(f"must be on or after {EARLIEST_CREATED_AT.date().isoformat()}")
+        if moment > datetime.now(UTC) + CLOCK_SKEW:
+            raise ValueError("must not be in the future")
+        return moment
 
 
 class RecordInteractionRequest(InteractionFields):
@@ -151,7 +182,9 @@ class InteractionView(ApiModel):
             created_at=interaction.created_at,
             created_by=interaction.created_by,
             feedback=FeedbackView.of(feedback) if feedback else None,
-            training_prompt=TrainingPromptView(prompt=prompt.prompt, rating=prompt.rating) if prompt else None,
+            training_prompt=TrainingPromptView(prompt=prompt.prompt, rating=prompt.rating)
+            if prompt
+            else None,
         )
 
 

@@ -11,14 +11,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from replyloop.adapters.dynamodb import get_store
 from replyloop.adapters.store import ReplayQuery
 from replyloop.domain.entities import Verdict
-from replyloop.handlers.api.interactions import ERRORS
+from replyloop.handlers.api.responses import error_responses
 from replyloop.handlers.api.security import require_agent
-from replyloop.models.api import AnalyticsResponse, ErrorResponse, ReplayItem, ReplayPage, VersionTag
+from replyloop.models.api import AnalyticsResponse, ReplayItem, ReplayPage, VersionTag
 from replyloop.services import capture
 
 router = APIGatewayHttpRouter()
 
-BAD_QUERY = {400: {"description": "Unusable filter or cursor", "content": {"application/json": {"model": ErrorResponse}}}}
 From = Annotated[date | None, Query(alias="from", description="First day (UTC, inclusive), YYYY-MM-DD.")]
 To = Annotated[date | None, Query(alias="to", description="Last day (UTC, inclusive), YYYY-MM-DD.")]
 Version = Annotated[VersionTag | None, Query(alias="version", description="Only this assistant version.")]
@@ -28,7 +27,7 @@ Version = Annotated[VersionTag | None, Query(alias="version", description="Only 
     "/feedback/replay",
     middlewares=[require_agent],
     summary="Interactions with their verdicts, newest first, for the replay tab",
-    responses={**ERRORS, **BAD_QUERY},
+    responses=error_responses(400),
 )
 def list_replay(
     verdict: Annotated[Literal["yes", "no"] | None, Query(description="Only this verdict.")] = None,
@@ -36,8 +35,12 @@ def list_replay(
     start: From = None,
     end: To = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Rows per page.")] = 20,
-    cursor: Annotated[str | None, Query(max_length=2048, description="`nextCursor` of the previous page.")] = None,
-    order: Annotated[Literal["newest", "oldest"], Query(description="Sort by the interaction's date.")] = "newest",
+    cursor: Annotated[
+        str | None, Query(max_length=2048, description="`nextCursor` of the previous page.")
+    ] = None,
+    order: Annotated[
+        Literal["newest", "oldest"], Query(description="Sort by the interaction's date.")
+    ] = "newest",
 ) -> ReplayPage:
     page = capture.list_replay(
         get_store(),
@@ -58,7 +61,7 @@ def list_replay(
     "/feedback/analytics",
     middlewares=[require_agent],
     summary="Usefulness over time, from per-day counters (no scans)",
-    responses={**ERRORS, **BAD_QUERY},
+    responses=error_responses(400),
 )
 def usefulness_analytics(
     version: Version = None,
@@ -76,4 +79,6 @@ def usefulness_analytics(
         assistant_version=version,
         top_negative=top,
     )
-    return AnalyticsResponse.of(result.start, result.end, result.assistant_version, result.summary, result.top_negative)
+    return AnalyticsResponse.of(
+        result.start, result.end, result.assistant_version, result.summary, result.top_negative
+    )

@@ -12,11 +12,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from replyloop.adapters.dynamodb import get_store
 from replyloop.domain.auth import Role
 from replyloop.domain.errors import ForbiddenError
+from replyloop.handlers.api.responses import error_responses
 from replyloop.handlers.api.security import current_principal, current_roles, require_agent
 from replyloop.handlers.observability import metrics
 from replyloop.models.api import (
     INTERACTION_ID_PATTERN,
-    ErrorResponse,
     FeedbackLogRequest,
     FeedbackLogResponse,
     FeedbackRequest,
@@ -31,11 +31,6 @@ from replyloop.services import capture
 router = APIGatewayHttpRouter()
 
 InteractionId = Annotated[str, Path(pattern=INTERACTION_ID_PATTERN, description="The interaction's id.")]
-ERRORS = {
-    401: {"description": "No valid token", "content": {"application/json": {"model": ErrorResponse}}},
-    403: {"description": "Wrong role", "content": {"application/json": {"model": ErrorResponse}}},
-}
-NOT_FOUND = {404: {"description": "No such interaction", "content": {"application/json": {"model": ErrorResponse}}}}
 
 
 def _draft(body: InteractionFields) -> capture.NewInteraction:
@@ -60,7 +55,7 @@ def _now() -> datetime:
     "/interactions",
     middlewares=[require_agent],
     summary="Record an interaction drafted elsewhere",
-    responses=ERRORS,
+    responses=error_responses(),
 )
 def record_interaction(body: RecordInteractionRequest) -> tuple[RecordInteractionResponse, int]:
     interaction = capture.record_interaction(
@@ -74,7 +69,7 @@ def record_interaction(body: RecordInteractionRequest) -> tuple[RecordInteractio
     "/interactions/<interaction_id>",
     middlewares=[require_agent],
     summary="Everything about one interaction (the replay panel)",
-    responses={**ERRORS, **NOT_FOUND},
+    responses=error_responses(404),
 )
 def get_interaction(interaction_id: InteractionId) -> InteractionView:
     return InteractionView.of(capture.get_interaction(get_store(), interaction_id))
@@ -84,7 +79,7 @@ def get_interaction(interaction_id: InteractionId) -> InteractionView:
     "/interactions/<interaction_id>/feedback",
     middlewares=[require_agent],
     summary="Give or change the verdict on an interaction",
-    responses={**ERRORS, **NOT_FOUND},
+    responses=error_responses(404),
 )
 def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> FeedbackResponse:
     feedback = capture.record_feedback(
@@ -103,7 +98,7 @@ def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> Fee
     "/feedback-replay",
     middlewares=[require_agent],
     summary="Store a whole exchange and its verdict in one call",
-    responses=ERRORS,
+    responses=error_responses(),
 )
 def record_feedback_log(body: FeedbackLogRequest) -> tuple[FeedbackLogResponse, int]:
     interaction, feedback = capture.record_feedback_log(

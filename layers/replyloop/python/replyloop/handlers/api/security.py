@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.exceptions import UnauthorizedError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -28,10 +28,10 @@ def current_principal(app: BaseRouter) -> str:
     return principal_from_claims(claims_of(app))
 
 
-def require(role: Role) -> Callable[[BaseRouter, NextMiddleware], Response]:
+def require(role: Role) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Response]:
     """Route middleware: 401 without a verified token, 403 without `role`."""
 
-    def middleware(app: BaseRouter, next_middleware: NextMiddleware) -> Response:
+    def middleware(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
         claims = claims_of(app)
         if not claims:
             raise UnauthorizedError("Sign in first: send 'Authorization: Bearer <token>'.")

@@ -1,0 +1,131 @@
+"""Start the local stack as a user would (a subprocess), then drive it over HTTP like a frontend."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+READY_TIMEOUT = 60
+
+
+def run_cli(*args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "replyloop", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory) -> Iterator[dict[str, str]]:
+    home = tmp_path_factory.mktemp("e2e-home")
+    env = {**os.environ, "REPLYLOOP_HOME": str(home)}
+    env.pop("AWS_ENDPOINT_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "replyloop", "dev", "start", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    stderr: list[str] = []
+    threading.Thread(target=lambda: stderr.extend(process.stderr), daemon=True).start()
+    try:
+        ready = lines.get(timeout=READY_TIMEOUT)
+    except queue.Empty:
+        process.kill()
+        pytest.fail(f"the stack did not become ready: {''.join(stderr)}")
+    assert ready.startswith("replyloop is ready: API http://127.0.0.1:"), ready
+    url = ready.split("API ", 1)[1].split()[0].removesuffix("/api")
+    info = {"url": url, "home": str(home), **{"env": json.dumps(env)}}
+    yield info
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    assert any("Stopped." in line for line in stderr)
+    assert not (Path(home) / "local-stack.json").exists()
+
+
+def request(
+    url: str, method: str = "GET", body: object = None, token: str | None = None
+) -> tuple[int, object]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def test_a_frontend_records_feedback_and_sees_it_in_analytics(local_stack):
+    env = json.loads(local_stack["env"])
+    url = local_stack["url"]
+    token = run_cli("dev", "token", "--role", "agent", env=env).strip()
+    assert token.count(".") == 2  # only the token is printed
+
+    status, _ = request(f"{url}/api/feedback/analytics")
+    assert status == 401
+
+    status, created = request(
+        f"{url}/api/interactions",
+        "POST",
+        {"message": "Where is my parcel?", "aiReply": "Please wait."},
+        token,
+    )
+    assert status == 201
+    interaction_id = created["interactionId"]
+    status, feedback = request(
+        f"{url}/api/interactions/{interaction_id}/feedback",
+        "POST",
+        {"useful": False, "agentReply": "It arrives tomorrow."},
+        token,
+    )
+    assert status == 200 and feedback["verdict"] == "no"
+
+    status, stats = request(f"{url}/api/feedback/analytics?days=1", token=token)
+    assert status == 200
+    assert (stats["total"], stats["notUsefulCount"], stats["overrideCount"]) == (1, 1, 1)
+    assert stats["topNegativeMessages"][0]["agentReply"] == "It arrives tomorrow."
+
+    status, spec = request(f"{url}/openapi.json")
+    assert status == 200 and "/api/feedback/analytics" in spec["paths"]
+
+
+def test_seed_loads_demo_data_through_the_api(local_stack):
+    env = json.loads(local_stack["env"])
+    url = local_stack["url"]
+    out = run_cli("dev", "seed", "--url", url, "--count", "40", "--days", "10", env=env)
+    assert "Seeded 40 interactions over 10 days" in out
+    token = run_cli("dev", "token", env=env).strip()
+    status, stats = request(f"{url}/api/feedback/analytics?days=10", token=token)
+    assert status == 200
+    assert stats["interactions"] >= 40
+    versions = {m["assistantVersion"] for m in stats["topNegativeMessages"]}
+    assert versions <= {"v1", "v2", "v3", "external"}
+    status, page = request(f"{url}/api/feedback/replay?limit=100", token=token)
+    assert any("@example.com" in item["message"] for item in page["items"])  # PII for redaction to find

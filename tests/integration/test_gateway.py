@@ -1,0 +1,120 @@
+"""The local gateway: the template's routes, the JWT authorizer's checks, v2 events to the same handler."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from werkzeug.test import Client
+
+from replyloop.domain.auth import Role
+from replyloop.local.gateway import FunctionRunner, Gateway
+from replyloop.local.tokens import AUDIENCE, ISSUER, issue_token
+
+
+@pytest.fixture
+def client(stack, replyloop_home):
+    return Client(Gateway(stack.routes, FunctionRunner(stack.functions), home=replyloop_home))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_routes_come_from_the_template(stack):
+    routes = {(r.method, r.path, r.authorized) for r in stack.routes}
+    assert ("ANY", "/api/{proxy+}", True) in routes
+    assert ("GET", "/openapi.json", False) in routes
+    assert ("GET", "/docs", False) in routes
+
+
+def test_no_token_is_401_before_the_handler_runs(client):
+    response = client.get("/api/feedback/analytics")
+    assert response.status_code == 401
+    assert "replyloop dev token" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Basic abc", "Bearer not.a.jwt"])
+def test_malformed_tokens_are_401(client, header):
+    assert client.get("/api/feedback/analytics", headers={"Authorization": header}).status_code == 401
+
+
+def test_a_token_signed_by_someone_else_is_401(client, replyloop_home, tmp_path):
+    foreign = issue_token(Role.ADMIN, home=tmp_path / "elsewhere")
+    assert client.get("/api/feedback/analytics", headers=bearer(foreign)).status_code == 401
+
+
+def test_an_expired_token_is_401(client, replyloop_home):
+    from replyloop.local.tokens import _private_key
+
+    now = int(time.time())
+    expired = jwt.encode(
+        {
+            "sub": "x",
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now - 100,
+            "exp": now - 10,
+            "cognito:groups": ["agent"],
+        },
+        _private_key(replyloop_home),
+        algorithm="RS256",
+    )
+    response = client.get("/api/feedback/analytics", headers=bearer(expired))
+    assert response.status_code == 401
+    assert "expired" in response.get_json()["message"].lower()
+
+
+def test_roles_travel_as_api_gateway_sends_them(client, replyloop_home):
+    agent, admin = issue_token(Role.AGENT, home=replyloop_home), issue_token(Role.ADMIN, home=replyloop_home)
+    body = {"message": "hi", "aiReply": "hello", "createdAt": "2026-11-01T10:00:00Z"}
+    assert client.post("/api/interactions", json=body, headers=bearer(agent)).status_code == 403
+    created = client.post("/api/interactions", json=body, headers=bearer(admin))
+    assert created.status_code == 201
+    view = client.get(f"/api/interactions/{created.get_json()['interactionId']}", headers=bearer(agent))
+    assert view.get_json()["createdBy"] == "dev-admin"
+
+
+def test_public_routes_need_no_token(client):
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/docs").status_code == 200
+
+
+def test_paths_outside_the_routes_are_404(client):
+    assert client.get("/elsewhere").status_code == 404
+    assert client.post("/openapi.json").status_code == 404  # GET only
+
+
+def test_the_event_is_payload_format_2(stack):
+    seen = {}
+
+    class Recorder(FunctionRunner):
+        def invoke(self, function, event):
+            seen.update(event)
+            return {"statusCode": 204, "headers": {}, "body": ""}
+
+    client = Client(Gateway(stack.routes, Recorder(stack.functions)))
+    client.set_cookie("c", "1")
+    client.set_cookie("d", "2")
+    response = client.get("/openapi.json?a=1&a=2&b=x", headers={"X-Thing": "y"})
+    assert response.status_code == 204
+    assert seen["version"] == "2.0"
+    assert seen["routeKey"] == "GET /openapi.json"
+    assert seen["rawQueryString"] == "a=1&a=2&b=x"
+    assert seen["queryStringParameters"] == {"a": "1,2", "b": "x"}
+    assert seen["cookies"] == ["c=1", "d=2"]
+    assert seen["headers"]["x-thing"] == "y"
+    assert seen["requestContext"]["http"]["method"] == "GET"
+    assert "authorizer" not in seen["requestContext"]
+
+
+def test_a_crashing_handler_is_a_500_like_api_gateway(stack):
+    class Crasher(FunctionRunner):
+        def invoke(self, function, event):
+            raise RuntimeError("boom")
+
+    errors = []
+    response = Client(Gateway(stack.routes, Crasher(stack.functions), on_error=errors.append)).get("/docs")
+    assert response.status_code == 500
+    assert "boom" in errors[0]
