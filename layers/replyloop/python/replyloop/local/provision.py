@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from replyloop.local.statemachines import create_state_machines, register_functions
 from replyloop.local.template import (
     Resolver,
     TemplateError,
@@ -107,6 +108,9 @@ class Provisioned:
     routes: list[HttpRoute] = field(default_factory=list)
     queue_sources: list[QueueSource] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    # Physical Lambda name -> logical id, for functions registered in moto (state machine tasks).
+    lambda_names: dict[str, str] = field(default_factory=dict)
+    state_machines: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def shared_environment(self) -> dict[str, str]:
         """All functions run in one process locally, so their variables must agree."""
@@ -144,6 +148,11 @@ def provision(
     _create_tables(template, session, resolver, result, stack_name)
     _create_queues(template, session, resolver, result, stack_name)
     _create_buckets(template, session, resolver, result, stack_name)
+    if resources_of_type(template, "AWS::Serverless::StateMachine"):
+        result.lambda_names = register_functions(template, session, resolver, stack_name)
+        result.state_machines = create_state_machines(
+            template, session, resolver, template_path.parent, stack_name
+        )
     _placeholder_refs(template, resolver, stack_name, region, account_id)
     _describe_functions(template, template_path.parent, resolver, result)
     handled = {
@@ -151,6 +160,7 @@ def provision(
         "AWS::SQS::Queue",
         "AWS::S3::Bucket",
         "AWS::Serverless::Function",
+        "AWS::Serverless::StateMachine",
     }
     for name, spec in (template.get("Resources") or {}).items():
         if spec["Type"] not in handled:

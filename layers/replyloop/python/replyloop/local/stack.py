@@ -14,6 +14,7 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ class LocalStack:
     _moto: Any = None
     _server: Any = None
     _pollers: list[Any] = field(default_factory=list)
+    _cleanup: ExitStack = field(default_factory=ExitStack)
 
     @property
     def url(self) -> str:
@@ -99,6 +101,7 @@ class LocalStack:
         self.provisioned = provision(self.template, session, region=REGION)
         os.environ.update(self.provisioned.shared_environment())
         self._start_gateway()
+        self._start_state_machine_tasks()
         self._start_pollers(session)
         self._write_state()
 
@@ -125,6 +128,13 @@ class LocalStack:
         self._server = make_server(self.host, self.port, gateway, threaded=True)
         self.port = int(self._server.server_port)
         threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True).start()
+
+    def _start_state_machine_tasks(self) -> None:
+        from replyloop.local.statemachines import lambda_seam
+
+        assert self.provisioned is not None
+        if self.provisioned.lambda_names:
+            self._cleanup.enter_context(lambda_seam(self.provisioned.lambda_names, self.runner.invoke))
 
     def _start_pollers(self, session: Any) -> None:
         from replyloop.local.pollers import QueuePoller
@@ -160,6 +170,7 @@ class LocalStack:
             "tables": self.provisioned.tables,
             "queues": {name: info.url for name, info in self.provisioned.queues.items()},
             "buckets": self.provisioned.buckets,
+            "stateMachines": {name: m["arn"] for name, m in self.provisioned.state_machines.items()},
         }
         path.write_text(json.dumps(state, indent=2), encoding="utf-8")
 
@@ -179,6 +190,11 @@ class LocalStack:
             for r in p.routes
         ]
         lines += [
+            f"  state machine {logical} -> {m['name']}"
+            + (f" (schedule {', '.join(m['schedules'])}: not fired locally)" if m["schedules"] else "")
+            for logical, m in p.state_machines.items()
+        ]
+        lines += [
             f"  poller {s.queue_logical_id} -> {s.function} (batch {s.batch_size})" for s in p.queue_sources
         ]
         return lines
@@ -189,6 +205,7 @@ class LocalStack:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        self._cleanup.close()
         if self._moto is not None:
             self._moto.stop()
         path = self._state_path()
