@@ -16,6 +16,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from replyloop.adapters.store import CaptureWrite, ConcurrentChangeError, ReplayQuery
+from replyloop.domain.analytics import interaction_counters
 from replyloop.domain.entities import (
     DailyStats,
     Feedback,
@@ -28,7 +29,7 @@ from replyloop.domain.entities import (
     Verdict,
 )
 from replyloop.domain.errors import InvalidRequestError, StorageError
-from replyloop.domain.feedback import COUNTER_NAMES, FeedbackChange
+from replyloop.domain.feedback import FeedbackChange
 
 ALL_VERSIONS = "ALL"
 INDEX_SORT_KEY = "gsisk"
@@ -46,7 +47,14 @@ COUNTER_ATTRIBUTES = {
     "useful": "useful",
     "not_useful": "notUseful",
     "overrides": "overrides",
+    "snoozed": "snoozed",
+    "confidence_sum": "confidenceSum",
+    "confidence_count": "confidenceCount",
+    "prompt_tokens": "promptTokens",
+    "completion_tokens": "completionTokens",
+    "cost_usd": "costUsd",
 }
+FLOAT_COUNTERS = {"confidence_sum", "cost_usd"}
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -92,6 +100,14 @@ def interaction_item(interaction: Interaction) -> dict[str, Any]:
             "confidence": None if interaction.confidence is None else Decimal(str(interaction.confidence)),
             "conversationId": interaction.conversation_id,
             "topic": interaction.topic,
+            "model": interaction.model,
+            "promptName": interaction.prompt_name,
+            "promptVersion": interaction.prompt_version,
+            "snoozed": interaction.snoozed or None,
+            "confidenceMethod": interaction.confidence_method,
+            "promptTokens": interaction.prompt_tokens or None,
+            "completionTokens": interaction.completion_tokens or None,
+            "costUsd": Decimal(str(round(interaction.cost_usd, 8))) if interaction.cost_usd else None,
         }
     )
 
@@ -108,6 +124,14 @@ def interaction_from_item(item: Mapping[str, Any]) -> Interaction:
         confidence=None if confidence is None else float(confidence),
         conversation_id=item.get("conversationId"),
         topic=item.get("topic"),
+        model=item.get("model"),
+        prompt_name=item.get("promptName"),
+        prompt_version=int(item["promptVersion"]) if item.get("promptVersion") is not None else None,
+        snoozed=bool(item.get("snoozed", False)),
+        confidence_method=item.get("confidenceMethod"),
+        prompt_tokens=int(item.get("promptTokens", 0)),
+        completion_tokens=int(item.get("completionTokens", 0)),
+        cost_usd=float(item.get("costUsd", 0)),
     )
 
 
@@ -230,12 +254,16 @@ class DynamoStore:
             & Key("sk").between(day_sk(start), day_sk(end))
         )
         return [
-            DailyStats(
-                day=date.fromisoformat(str(item["sk"]).removeprefix("DAY#")),
-                **{name: int(item.get(COUNTER_ATTRIBUTES[name], 0)) for name in COUNTER_NAMES},
-            )
+            DailyStats(day=date.fromisoformat(str(item["sk"]).removeprefix("DAY#")), **self._counters(item))
             for item in items
         ]
+
+    @staticmethod
+    def _counters(item: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            name: (float if name in FLOAT_COUNTERS else int)(item.get(attribute, 0))
+            for name, attribute in COUNTER_ATTRIBUTES.items()
+        }
 
     def latest_not_useful(
         self, assistant_version: str | None, start: date, end: date, limit: int
@@ -251,25 +279,36 @@ class DynamoStore:
         )
         return page.rows
 
+    def failure_categories(self, topic: str, limit: int) -> list[str]:
+        """The categories this topic's replies failed on most (counted by the explain worker)."""
+        item = self._call(self._table.get_item, Key={"pk": "CATEGORIES", "sk": f"TOPIC#{topic}"}).get("Item")
+        counts = (item or {}).get("counts") or {}
+        ranked = sorted(counts.items(), key=lambda pair: (-int(pair[1]), pair[0]))
+        return [name for name, count in ranked[:limit] if int(count) > 0]
+
+    def review_queue(self, limit: int, cursor: str | None) -> tuple[list[Interaction], str | None]:
+        """Snoozed drafts still waiting for a verdict, oldest first."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": Key("gsi1pk").eq("REVIEW"),
+            "ScanIndexForward": True,
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, {"gsi1pk": "REVIEW"})
+        response = self._call(self._table.query, **kwargs)
+        last = response.get("LastEvaluatedKey")
+        items = [interaction_from_item(item) for item in response.get("Items", [])]
+        return items, (encode_cursor(last) if last else None)
+
     # -- writes --------------------------------------------------------------------------------
 
     def save_capture(self, write: CaptureWrite) -> None:
         """Everything one capture changes, in one transaction (docs/data-model.md, patterns 2-4)."""
         interaction = write.interaction
-        items: list[dict[str, Any]] = []
-        counters: dict[str, int] = {}
-        if write.is_new_interaction:
-            items.append(
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": interaction_item(interaction),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
-            counters["interactions"] = 1
         change = write.feedback
+        items = self._interaction_items(write)
+        counters: dict[str, float] = interaction_counters(interaction) if write.is_new_interaction else {}
         if change is not None and not change.unchanged:
             items.extend(self._feedback_items(interaction, change))
             for name, delta in change.counter_deltas.items():
@@ -284,16 +323,44 @@ class DynamoStore:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
-                reasons = error.response.get("CancellationReasons") or []
-                if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
-                    raise ConcurrentChangeError(interaction.interaction_id) from error
-                if any(reason.get("Code") == "TransactionConflict" for reason in reasons):
-                    raise ConcurrentChangeError(interaction.interaction_id) from error
-                if not reasons and "ConditionalCheckFailed" in str(error):
+                codes = {reason.get("Code") for reason in error.response.get("CancellationReasons") or []}
+                if codes & {"ConditionalCheckFailed", "TransactionConflict"}:
                     raise ConcurrentChangeError(interaction.interaction_id) from error
             raise StorageError(f"Could not save interaction {interaction.interaction_id}") from error
         except BotoCoreError as error:
             raise StorageError(f"Could not save interaction {interaction.interaction_id}") from error
+
+    def _interaction_items(self, write: CaptureWrite) -> list[dict[str, Any]]:
+        """The interaction's own item: put when new; taken off the review queue by its first verdict."""
+        interaction, change = write.interaction, write.feedback
+        if write.is_new_interaction:
+            item = interaction_item(interaction)
+            if interaction.snoozed and change is None:
+                # On the review queue until someone gives a verdict (sparse index gsi1, oldest first).
+                item.update({"gsi1pk": "REVIEW", INDEX_SORT_KEY: index_sort_key(interaction)})
+            return [
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            ]
+        first_verdict = change is not None and not change.unchanged and change.previous_revision is None
+        if interaction.snoozed and first_verdict:
+            assert change is not None
+            return [
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": {"pk": interaction_pk(interaction.interaction_id), "sk": "INTERACTION"},
+                        "UpdateExpression": "REMOVE gsi1pk SET reviewedAt = :now",
+                        "ExpressionAttributeValues": {":now": format_timestamp(change.feedback.submitted_at)},
+                    }
+                }
+            ]
+        return []
 
     def _feedback_items(self, interaction: Interaction, change: FeedbackChange) -> list[dict[str, Any]]:
         pk = interaction_pk(interaction.interaction_id)
@@ -351,9 +418,12 @@ class DynamoStore:
             )
         return items
 
-    def _counter_update(self, version: str | None, day: date, counters: dict[str, int]) -> dict[str, Any]:
+    def _counter_update(self, version: str | None, day: date, counters: dict[str, float]) -> dict[str, Any]:
         names = {f"#{name}": COUNTER_ATTRIBUTES[name] for name in counters}
-        values: dict[str, Any] = {f":{name}": delta for name, delta in counters.items()}
+        values: dict[str, Any] = {
+            f":{name}": Decimal(str(round(delta, 8))) if name in FLOAT_COUNTERS else int(delta)
+            for name, delta in counters.items()
+        }
         values[":day"] = day.isoformat()
         return {
             "Update": {

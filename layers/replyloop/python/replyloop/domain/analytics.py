@@ -6,7 +6,32 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from replyloop.domain.entities import DailyStats
+from replyloop.domain.entities import DailyStats, Interaction
+
+INTERACTION_COUNTERS = (
+    "interactions",
+    "snoozed",
+    "confidence_sum",
+    "confidence_count",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+)
+
+
+def interaction_counters(interaction: Interaction) -> dict[str, float]:
+    """What recording one interaction adds to its day's counters; zeros left out."""
+    counters: dict[str, float] = {
+        "interactions": 1,
+        "snoozed": 1 if interaction.snoozed else 0,
+        "prompt_tokens": interaction.prompt_tokens,
+        "completion_tokens": interaction.completion_tokens,
+        "cost_usd": interaction.cost_usd,
+    }
+    if interaction.confidence is not None:
+        counters["confidence_sum"] = interaction.confidence
+        counters["confidence_count"] = 1
+    return {name: value for name, value in counters.items() if value}
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,10 +42,25 @@ class UsefulnessSummary:
     overrides: int
     interactions: int
     days: list[DailyStats]
+    snoozed: int = 0
+    confidence_sum: float = 0.0
+    confidence_count: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
 
     @property
     def useful_rate(self) -> float | None:
         return self.useful / self.total if self.total else None
+
+    @property
+    def mean_confidence(self) -> float | None:
+        return self.confidence_sum / self.confidence_count if self.confidence_count else None
+
+    @property
+    def snooze_rate(self) -> float | None:
+        """Share of interactions whose draft was snoozed for review."""
+        return self.snoozed / self.interactions if self.interactions else None
 
     @property
     def override_rate(self) -> float | None:
@@ -43,4 +83,10 @@ def summarise(stats: Iterable[DailyStats], start: date, end: date) -> Usefulness
         overrides=sum(d.overrides for d in days),
         interactions=sum(d.interactions for d in days),
         days=days,
+        snoozed=sum(d.snoozed for d in days),
+        confidence_sum=sum(d.confidence_sum for d in days),
+        confidence_count=sum(d.confidence_count for d in days),
+        prompt_tokens=sum(d.prompt_tokens for d in days),
+        completion_tokens=sum(d.completion_tokens for d in days),
+        cost_usd=sum(d.cost_usd for d in days),
     )

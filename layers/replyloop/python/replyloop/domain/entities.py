@@ -35,6 +35,15 @@ class Interaction:
     confidence: float | None = None
     conversation_id: str | None = None
     topic: str | None = None
+    # Set when replyloop drafted the reply itself (POST /api/replies).
+    model: str | None = None
+    prompt_name: str | None = None
+    prompt_version: int | None = None
+    snoozed: bool = False
+    confidence_method: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
 
     @property
     def day(self) -> date:
@@ -82,6 +91,12 @@ class DailyStats:
     useful: int = 0
     not_useful: int = 0
     overrides: int = 0
+    snoozed: int = 0
+    confidence_sum: float = 0.0
+    confidence_count: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from replyloop import __version__
+from replyloop.adapters.llm import LlmUnavailableError
 from replyloop.domain.errors import (
     ConflictError,
     ForbiddenError,
@@ -24,13 +25,15 @@ from replyloop.domain.errors import (
     NotFoundError,
     StorageError,
 )
-from replyloop.handlers.api import feedback, interactions
+from replyloop.handlers.api import assistant, feedback, interactions, versions
 from replyloop.handlers.observability import logger, metrics, tracer
 from replyloop.settings import get_settings
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(interactions.router, prefix="/api")
 app.include_router(feedback.router, prefix="/api")
+app.include_router(assistant.router, prefix="/api")
+app.include_router(versions.router, prefix="/api")
 app.enable_swagger(
     path="/docs",
     title="replyloop API",
@@ -96,6 +99,12 @@ def storage_unavailable(error: StorageError) -> Response:
     return _error(
         HTTPStatus.SERVICE_UNAVAILABLE, "The service could not reach its data store; try again shortly."
     )
+
+
+@app.exception_handler(LlmUnavailableError)
+def llm_unavailable(error: LlmUnavailableError) -> Response:
+    logger.warning("LLM unavailable", extra={"reason": str(error)})
+    return _error(HTTPStatus.SERVICE_UNAVAILABLE, str(error))
 
 
 @app.not_found

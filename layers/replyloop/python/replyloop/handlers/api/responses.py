@@ -12,7 +12,9 @@ DESCRIPTIONS = {
     400: "The filter or cursor cannot be used",
     401: "No valid token",
     403: "The token's role does not allow this",
-    404: "No such interaction",
+    404: "Not found",
+    409: "Conflicts with the current state (already exists, retired, changed meanwhile)",
+    503: "The model or the data store is unavailable; try again shortly",
 }
 
 

@@ -1,0 +1,203 @@
+"""LLM access: the openai SDK, configured once, behind a small interface.
+
+The key comes from `OPENAI_API_KEY`, or in AWS from the SSM SecureString named by
+`OPENAI_API_KEY_PARAMETER` (Powertools parameters, cached). `OPENAI_BASE_URL` points the SDK at
+any OpenAI-compatible server. With no key at all, the built-in offline model answers in-process
+and everything it writes says `replyloop-offline`. Retries (429, 5xx, timeouts) are the SDK's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+import openai
+from pydantic import BaseModel, ConfigDict, Field
+
+from replyloop.domain.errors import ReplyloopError
+
+DEFAULT_PRICES = {  # USD per million tokens: [input, output]
+    "gpt-4o-mini": [0.15, 0.60],
+    "gpt-4.1-mini": [0.40, 1.60],
+    "gpt-4o": [2.50, 10.00],
+    "replyloop-offline": [0.0, 0.0],
+}
+
+
+class LlmUnavailableError(ReplyloopError):
+    """The model could not answer (after the SDK's retries); not the request's fault."""
+
+
+class LlmSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    api_key: str | None = Field(default=None, alias="OPENAI_API_KEY")
+    api_key_parameter: str | None = Field(default=None, alias="OPENAI_API_KEY_PARAMETER")
+    base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
+    draft_model: str = Field(default="gpt-4o-mini", alias="DRAFT_MODEL")
+    draft_temperature: float = Field(default=0.3, ge=0, le=2, alias="DRAFT_TEMPERATURE")
+    confidence_threshold: float = Field(default=0.3, ge=0, le=1, alias="CONFIDENCE_THRESHOLD")
+    agreement_samples: int = Field(default=3, ge=2, le=5, alias="AGREEMENT_SAMPLES")
+    max_reply_tokens: int = Field(default=600, ge=16, alias="MAX_REPLY_TOKENS")
+    timeout_seconds: float = Field(default=20.0, gt=0, alias="LLM_TIMEOUT_SECONDS")
+    max_retries: int = Field(default=3, ge=0, le=10, alias="LLM_MAX_RETRIES")
+    prices_json: str | None = Field(default=None, alias="LLM_PRICES")
+
+    @property
+    def prices(self) -> dict[str, list[float]]:
+        return {**DEFAULT_PRICES, **(json.loads(self.prices_json) if self.prices_json else {})}
+
+    def cost_usd(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
+        """Estimated cost; a fine-tuned model `ft:<base>:...` is priced as its base."""
+        base = model.split(":")[1] if model.startswith("ft:") else model
+        price = self.prices.get(base) or self.prices.get(base.rsplit("-", 1)[0]) or [0.0, 0.0]
+        return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
+
+
+@lru_cache(maxsize=1)
+def get_llm_settings() -> LlmSettings:
+    return LlmSettings.model_validate({k: v for k, v in os.environ.items() if v != ""})
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    token_logprobs: list[float] | None
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Llm(Protocol):
+    @property
+    def description(self) -> str: ...
+
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        model: str,
+        temperature: float,
+        logprobs: bool,
+        n: int = 1,
+        max_tokens: int = 600,
+    ) -> list[Completion]: ...
+
+
+class OpenAILlm:
+    """Chat completions through the openai SDK (any OpenAI-compatible server)."""
+
+    def __init__(self, client: openai.OpenAI, description: str) -> None:
+        self._client = client
+        self._description = description
+        self._no_logprobs: set[str] = set()
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        model: str,
+        temperature: float,
+        logprobs: bool,
+        n: int = 1,
+        max_tokens: int = 600,
+    ) -> list[Completion]:
+        want_logprobs = logprobs and model not in self._no_logprobs
+        try:
+            response = self._create(messages, model, temperature, want_logprobs, n, max_tokens)
+        except openai.BadRequestError as error:
+            if not want_logprobs or "logprobs" not in str(error).lower():
+                raise LlmUnavailableError(f"The model refused the request: {error.message}") from error
+            # Reasoning models reject logprobs; remember, and let the caller fall back to sampling.
+            self._no_logprobs.add(model)
+            response = self._create(messages, model, temperature, False, n, max_tokens)
+        usage = response.usage
+        prompt_tokens = usage.prompt_tokens if usage else 0
+        completion_tokens = usage.completion_tokens if usage else 0
+        completions = []
+        for index, choice in enumerate(response.choices):
+            content = choice.logprobs.content if choice.logprobs and choice.logprobs.content else None
+            completions.append(
+                Completion(
+                    text=(choice.message.content or "").strip(),
+                    token_logprobs=[token.logprob for token in content] if content else None,
+                    model=response.model or model,
+                    # Usage is per response; charge it to the first choice so sums stay right.
+                    prompt_tokens=prompt_tokens if index == 0 else 0,
+                    completion_tokens=completion_tokens if index == 0 else 0,
+                )
+            )
+        return completions
+
+    def _create(
+        self,
+        messages: list[dict[str, str]],
+        model: str,
+        temperature: float,
+        logprobs: bool,
+        n: int,
+        max_tokens: int,
+    ) -> Any:
+        arguments: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "temperature": temperature,
+            "n": n,
+            "max_completion_tokens": max_tokens,
+        }
+        if logprobs:
+            arguments["logprobs"] = True
+        try:
+            return self._client.chat.completions.create(**arguments)
+        except (openai.APITimeoutError, openai.APIConnectionError) as error:
+            raise LlmUnavailableError("The model did not answer in time; try again shortly.") from error
+        except (openai.RateLimitError, openai.InternalServerError) as error:
+            raise LlmUnavailableError("The model is overloaded or failing; try again shortly.") from error
+        except openai.AuthenticationError as error:
+            raise LlmUnavailableError("The model rejected the configured API key.") from error
+
+
+def _api_key(settings: LlmSettings) -> str | None:
+    if settings.api_key:
+        return settings.api_key
+    if settings.api_key_parameter:
+        from aws_lambda_powertools.utilities import parameters
+
+        return str(parameters.get_parameter(settings.api_key_parameter, decrypt=True, max_age=300))
+    return None
+
+
+def build_llm(settings: LlmSettings) -> OpenAILlm:
+    key = _api_key(settings)
+    if key is None and not settings.base_url:
+        import httpx2
+
+        from replyloop.adapters.offline_model import MODEL_NAME, transport
+
+        client = openai.OpenAI(
+            api_key="offline",
+            base_url="http://offline.invalid/v1",
+            http_client=httpx2.Client(transport=transport()),
+            max_retries=0,
+        )
+        return OpenAILlm(client, f"the built-in offline model ({MODEL_NAME}); no OpenAI key is configured")
+    client = openai.OpenAI(
+        api_key=key or "not-needed",
+        base_url=settings.base_url,
+        timeout=settings.timeout_seconds,
+        max_retries=settings.max_retries,
+    )
+    where = settings.base_url or "the OpenAI API"
+    return OpenAILlm(client, f"{settings.draft_model} at {where}")
+
+
+@lru_cache(maxsize=1)
+def get_llm() -> OpenAILlm:
+    return build_llm(get_llm_settings())

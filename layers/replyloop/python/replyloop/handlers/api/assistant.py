@@ -1,0 +1,75 @@
+"""Drafting replies with the active assistant version, and the review queue of snoozed drafts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.metrics import MetricUnit
+
+from replyloop.adapters.dynamodb import get_store
+from replyloop.adapters.llm import get_llm, get_llm_settings
+from replyloop.adapters.registry import get_registry
+from replyloop.handlers.api.responses import error_responses
+from replyloop.handlers.api.security import current_principal, require_agent
+from replyloop.handlers.observability import metrics
+from replyloop.models.assistant import DraftReplyRequest, DraftReplyResponse, ReviewItem, ReviewQueuePage
+from replyloop.services import assistant
+
+router = APIGatewayHttpRouter()
+
+
+@router.post(
+    "/replies",
+    middlewares=[require_agent],
+    summary="Draft a reply with the active assistant version",
+    responses=error_responses(503),
+)
+def draft_reply(body: DraftReplyRequest) -> tuple[DraftReplyResponse, int]:
+    draft = assistant.draft_reply(
+        get_store(),
+        get_registry(),
+        get_llm(),
+        get_llm_settings(),
+        assistant.DraftRequest(
+            message=body.message,
+            conversation_id=body.conversation_id,
+            customer_id=body.customer_id,
+            topic=body.topic,
+        ),
+        actor=current_principal(router),
+        now=datetime.now(UTC),
+    )
+    interaction = draft.interaction
+    metrics.add_metric(name="RepliesDrafted", unit=MetricUnit.Count, value=1)
+    if interaction.snoozed:
+        metrics.add_metric(name="RepliesSnoozed", unit=MetricUnit.Count, value=1)
+    response = DraftReplyResponse(
+        interaction_id=interaction.interaction_id,
+        reply=interaction.ai_reply,
+        confidence=interaction.confidence or 0.0,
+        confidence_method="agreement" if interaction.confidence_method == "agreement" else "logprobs",
+        snoozed=interaction.snoozed,
+        assistant_version=interaction.assistant_version,
+        model=interaction.model or "",
+        topic=interaction.topic or "",
+        failure_categories=draft.failure_categories,
+        failure_context=draft.failure_context,
+    )
+    return response, 201
+
+
+@router.get(
+    "/review-queue",
+    middlewares=[require_agent],
+    summary="Snoozed low-confidence drafts waiting for a verdict, oldest first",
+    responses=error_responses(400),
+)
+def review_queue(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> ReviewQueuePage:
+    items, next_cursor = get_store().review_queue(limit, cursor)
+    return ReviewQueuePage(items=[ReviewItem.of(i) for i in items], next_cursor=next_cursor)

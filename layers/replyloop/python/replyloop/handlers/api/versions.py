@@ -1,0 +1,155 @@
+"""Assistant versions and prompt versions (admin)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from replyloop.adapters.dynamodb import get_store
+from replyloop.adapters.llm import get_llm_settings
+from replyloop.adapters.registry import get_registry
+from replyloop.domain.prompts import Exemplar
+from replyloop.handlers.api.responses import error_responses
+from replyloop.handlers.api.security import require_admin
+from replyloop.models.api import VersionTag
+from replyloop.models.assistant import (
+    NewPromptVersionRequest,
+    PromptDiff,
+    PromptName,
+    PromptVersionList,
+    PromptVersionView,
+    RegisterVersionRequest,
+    VersionComparison,
+    VersionList,
+    VersionStats,
+    VersionView,
+    WordChangeView,
+)
+from replyloop.services import assistant
+
+router = APIGatewayHttpRouter()
+
+Tag = Annotated[VersionTag, Path(description="The version's tag, e.g. v2.")]
+Name = Annotated[PromptName, Path(description="The prompt's name (the drafting prompt is `reply`).")]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.get(
+    "/versions", middlewares=[require_admin], summary="Assistant versions", responses=error_responses()
+)
+def list_versions() -> VersionList:
+    versions = assistant.list_versions(get_registry(), get_llm_settings(), _now())
+    active = next(v.version_tag for v in versions if v.status.value == "active")
+    return VersionList(items=[VersionView.of(v) for v in versions], active=active)
+
+
+@router.post(
+    "/versions",
+    middlewares=[require_admin],
+    summary="Register a candidate version (model and prompt default to the active version's)",
+    responses=error_responses(400, 409),
+)
+def register_version(body: RegisterVersionRequest) -> tuple[VersionView, int]:
+    version = assistant.register_version(
+        get_registry(),
+        get_llm_settings(),
+        assistant.NewVersion(
+            version_tag=body.version_tag,
+            description=body.description,
+            model=body.model,
+            prompt_version=body.prompt_version,
+            fine_tune_id=body.fine_tune_id,
+        ),
+        now=_now(),
+    )
+    return VersionView.of(version), 201
+
+
+@router.post(
+    "/versions/<tag>/activate",
+    middlewares=[require_admin],
+    summary="Make this version active (launch or roll back); the previous one is frozen",
+    responses=error_responses(404, 409),
+)
+def activate_version(tag: Tag) -> VersionView:
+    return VersionView.of(assistant.activate_version(get_registry(), get_llm_settings(), tag, now=_now()))
+
+
+@router.get(
+    "/versions/compare",
+    middlewares=[require_admin],
+    summary="Side-by-side figures of two versions, from the day counters",
+    responses=error_responses(400, 404),
+)
+def compare_versions(
+    a: Annotated[VersionTag, Query(description="First version tag.")],
+    b: Annotated[VersionTag, Query(description="Second version tag.")],
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> VersionComparison:
+    start, end, figures = assistant.compare_versions(
+        get_store(), get_registry(), [a, b], today=_now().date(), days=days
+    )
+    return VersionComparison.model_validate(
+        {"from_": start, "to": end, "versions": [VersionStats.of(f.version, f.summary) for f in figures]}
+    )
+
+
+@router.get(
+    "/prompts/<name>/versions",
+    middlewares=[require_admin],
+    summary="Every version of a prompt",
+    responses=error_responses(404),
+)
+def list_prompt_versions(name: Name) -> PromptVersionList:
+    prompts = assistant.list_prompt_versions(get_registry(), get_llm_settings(), name, _now())
+    return PromptVersionList(name=name, items=[PromptVersionView.of(p) for p in prompts])
+
+
+@router.post(
+    "/prompts/<name>/versions",
+    middlewares=[require_admin],
+    summary="Add a prompt version (versions are never edited; a change is a new version)",
+    responses=error_responses(404, 409),
+)
+def create_prompt_version(name: Name, body: NewPromptVersionRequest) -> tuple[PromptVersionView, int]:
+    prompt = assistant.create_prompt_version(
+        get_registry(),
+        get_llm_settings(),
+        name,
+        text=body.text,
+        improvement_notes=body.improvement_notes,
+        exemplars=[Exemplar(e.message, e.reply) for e in body.exemplars],
+        now=_now(),
+    )
+    return PromptVersionView.of(prompt), 201
+
+
+@router.get(
+    "/prompts/<name>/diff",
+    middlewares=[require_admin],
+    summary="What changed between two prompt versions (unified diff and word-level delta)",
+    responses=error_responses(404),
+)
+def diff_prompt_versions(
+    name: Name,
+    from_version: Annotated[int, Query(alias="from", ge=1, description="The older version number.")],
+    to_version: Annotated[int, Query(alias="to", ge=1, description="The newer version number.")],
+) -> PromptDiff:
+    before, after, unified, words = assistant.diff_prompt_versions(
+        get_registry(), name, from_version, to_version
+    )
+    return PromptDiff.model_validate(
+        {
+            "name": name,
+            "from_": PromptVersionView.of(before),
+            "to": PromptVersionView.of(after),
+            "unified_diff": unified,
+            "words": [WordChangeView.of(w) for w in words],
+        }
+    )
