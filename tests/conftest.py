@@ -11,7 +11,16 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
 
 # Nothing in the tests may reach a real account, whatever the developer's shell has set.
-for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+for name in (
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_SESSION_TOKEN",
+    # ...and no real model either: the tests use the offline model or a mocked transport.
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY_PARAMETER",
+    "DRAFT_MODEL",
+):
     os.environ.pop(name, None)
 os.environ.update(
     {

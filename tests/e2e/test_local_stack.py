@@ -59,7 +59,7 @@ def local_stack(tmp_path_factory) -> Iterator[dict[str, str]]:
         pytest.fail(f"the stack did not become ready: {''.join(stderr)}")
     assert ready.startswith("replyloop is ready: API http://127.0.0.1:"), ready
     url = ready.split("API ", 1)[1].split()[0].removesuffix("/api")
-    info = {"url": url, "home": str(home), **{"env": json.dumps(env)}}
+    info = {"url": url, "home": str(home), "ready": ready, "env": json.dumps(env)}
     yield info
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
@@ -119,8 +119,9 @@ def test_a_frontend_records_feedback_and_sees_it_in_analytics(local_stack):
 def test_seed_loads_demo_data_through_the_api(local_stack):
     env = json.loads(local_stack["env"])
     url = local_stack["url"]
-    out = run_cli("dev", "seed", "--url", url, "--count", "40", "--days", "10", env=env)
+    out = run_cli("dev", "seed", "--url", url, "--count", "40", "--days", "10", "--drafts", "8", env=env)
     assert "Seeded 40 interactions over 10 days" in out
+    assert "8 live drafts" in out
     token = run_cli("dev", "token", env=env).strip()
     status, stats = request(f"{url}/api/feedback/analytics?days=10", token=token)
     assert status == 200
@@ -129,3 +130,20 @@ def test_seed_loads_demo_data_through_the_api(local_stack):
     assert versions <= {"v1", "v2", "v3", "external"}
     status, page = request(f"{url}/api/feedback/replay?limit=100", token=token)
     assert any("@example.com" in item["message"] for item in page["items"])  # PII for redaction to find
+
+
+def test_drafts_come_from_the_offline_model_over_loopback(local_stack):
+    env = json.loads(local_stack["env"])
+    url = local_stack["url"]
+    assert "LLM offline model replyloop-offline at http://127.0.0.1:" in local_stack["ready"]
+    admin = run_cli("dev", "token", "--role", "admin", env=env).strip()
+    status, versions = request(f"{url}/api/versions", token=admin)
+    assert status == 200
+    status, body = request(f"{url}/api/replies", "POST", {"message": "Is there a store in Lisbon?"}, admin)
+    assert status == 201, body
+    assert body["model"] == "replyloop-offline"
+    assert body["assistantVersion"] == versions["active"]
+    assert 0 <= body["confidence"] <= 1
+    assert body["snoozed"] is True  # nothing like it in any exemplar: the offline model holds, unsure
+    status, queue = request(f"{url}/api/review-queue?limit=100", token=admin)
+    assert body["interactionId"] in [item["interactionId"] for item in queue["items"]]

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from replyloop.adapters import dynamodb
+from replyloop.adapters import dynamodb, llm, registry
 from replyloop.local.provision import Provisioned, provision
 from replyloop.settings import get_settings
 from tests.conftest import TEMPLATE
@@ -22,11 +22,21 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
         provisioned = provision(TEMPLATE, boto3.Session(region_name="us-east-1"))
         for key, value in provisioned.shared_environment().items():
             monkeypatch.setenv(key, value)
-        get_settings.cache_clear()
-        dynamodb.get_store.cache_clear()
+        _clear_caches()
         yield provisioned
-        get_settings.cache_clear()
-        dynamodb.get_store.cache_clear()
+        _clear_caches()
+
+
+def _clear_caches() -> None:
+    """Factories cache what they build per process (per Lambda container); tests start clean."""
+    for cached in (
+        get_settings,
+        dynamodb.get_store,
+        registry.get_registry,
+        llm.get_llm,
+        llm.get_llm_settings,
+    ):
+        cached.cache_clear()
 
 
 @pytest.fixture

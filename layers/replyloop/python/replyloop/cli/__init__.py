@@ -81,7 +81,7 @@ def start(port: int, host: str, aws_port: int, template: Path | None) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     click.echo(
         f"replyloop is ready: API {stack.url}/api  docs {stack.url}/docs  spec {stack.url}/openapi.json  "
-        f"AWS endpoint {stack.aws_endpoint}",
+        f"AWS endpoint {stack.aws_endpoint}  LLM {stack.llm_description}",
     )
     click.echo(
         "Get a token with `replyloop dev token --role agent`; load demo data with `replyloop dev seed`. "
@@ -147,20 +147,43 @@ def token(role: str, user: str | None, ttl_hours: int) -> None:
     show_default=True,
     help="Random seed (same seed, same data).",
 )
-def seed(url: str, count: int, days: int, random_seed: int) -> None:
+@click.option(
+    "--drafts",
+    type=click.IntRange(0, 10_000),
+    default=24,
+    show_default=True,
+    help="Replies to draft live with the active version (low-confidence ones land on the review queue).",
+)
+def seed(url: str, count: int, days: int, random_seed: int, drafts: int) -> None:
     """Load a realistic demo data set through the HTTP API (needs a running stack).
 
-    Three assistant versions over the window, mixed verdicts with agents' own replies, and customer
-    messages containing personal data. Uses a local admin token, because backdating interactions
-    (`createdAt`) is an admin action.
+    Registers assistant versions v2 and v3 (each with a prompt version whose exemplars come from
+    agents' replies) and leaves v3 active; records history for v1-v3 over the window with mixed
+    verdicts, agents' own replies and customer messages containing personal data; then drafts a few
+    replies live (low-confidence ones land on the review queue). Uses a local admin token: versions
+    and backdated history (`createdAt`) are admin actions. Running it twice adds more history.
     """
-    from replyloop.local.seed import generate
+    from replyloop.local.seed import generate, live_messages, version_setup
     from replyloop.local.tokens import issue_token
 
     client = ApiClient(url, issue_token(Role.ADMIN, username="dev-seed"))
     requests = list(generate(count=count, days=days, seed=random_seed))
     counts = {"interactions": 0, "yes": 0, "no": 0}
     try:
+        existing = {v["versionTag"] for v in client.get("/api/versions")["items"]}
+        for step in version_setup(random_seed):
+            if step["tag"] in existing:
+                continue
+            prompt = client.post("/api/prompts/reply/versions", step["prompt"])
+            client.post(
+                "/api/versions",
+                {
+                    "versionTag": step["tag"],
+                    "promptVersion": prompt["version"],
+                    "description": step["description"],
+                },
+            )
+            client.post(f"/api/versions/{step['tag']}/activate", None)
         with click.progressbar(requests, label=f"Seeding {url}", file=sys.stderr) as bar:
             for item in bar:
                 client.post(item["path"], item["body"])
@@ -168,6 +191,12 @@ def seed(url: str, count: int, days: int, random_seed: int) -> None:
                 verdict = item["body"].get("feedback")
                 if verdict:
                     counts[verdict] += 1
+        snoozed = 0
+        with click.progressbar(
+            live_messages(drafts, random_seed), label="Drafting live", file=sys.stderr
+        ) as bar:
+            for message in bar:
+                snoozed += bool(client.post("/api/replies", {"message": message})["snoozed"])
     except ApiError as error:
         raise click.ClickException(
             f"Seeding stopped after {counts['interactions']} interactions: {error}"
@@ -175,5 +204,6 @@ def seed(url: str, count: int, days: int, random_seed: int) -> None:
     click.echo(
         f"Seeded {counts['interactions']} interactions over {days} days: "
         f"{counts['yes']} useful, {counts['no']} not useful, "
-        f"{counts['interactions'] - counts['yes'] - counts['no']} without a verdict."
+        f"{counts['interactions'] - counts['yes'] - counts['no']} without a verdict; "
+        f"{drafts} live drafts, {snoozed} snoozed for review."
     )

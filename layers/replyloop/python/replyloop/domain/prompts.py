@@ -76,7 +76,7 @@ def render(prompt: PromptVersion) -> str:
     lines = [prompt.text.strip()]
     for exemplar in prompt.exemplars:
         lines += ["", f"Example - customer: {exemplar.message}", f"Example - reply: {exemplar.reply}"]
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,62 @@ def version_for(days_ago: int, span: int) -> tuple[str, float]:
     return next((tag, chance) for tag, since, chance in VERSIONS if position >= since)
 
 
+OFF_SCRIPT = [
+    "Do you have a physical store in Lisbon where I could pick things up?",
+    "Can I change the colour of the sofa I ordered yesterday?",
+    "Is your company hiring support staff at the moment?",
+    "My neighbour received my parcel by mistake, what now?",
+]
+PROMPT_NOTES = {
+    "v2": "Added exemplars from agents' corrections for billing, shipping and refunds: "
+    "apologise, act, give a date.",
+    "v3": "Exemplars for every topic; replies name the concrete next step and when it happens.",
+}
+
+
+def _exemplars(count: int, rng: random.Random) -> list[dict[str, str]]:
+    examples = []
+    for scenario in SCENARIOS[:count]:
+        person = _person(rng)
+        examples.append(
+            {"message": scenario.message.format(**person), "reply": scenario.agent_reply.format(**person)}
+        )
+    return examples
+
+
+def version_setup(seed: int = 7) -> list[dict[str, Any]]:
+    """Prompt versions and assistant versions v2 and v3 (v1 is the default), v3 left active."""
+    rng = random.Random(seed)
+    steps: list[dict[str, Any]] = []
+    for tag, exemplar_count in (("v2", 3), ("v3", len(SCENARIOS))):
+        steps.append(
+            {
+                "tag": tag,
+                "prompt": {
+                    "text": "You are a customer support assistant. Apologise once when something went wrong, "
+                    "fix what you can right away, and say exactly what happens next and when. Be warm and "
+                    "brief. Never invent policies, prices or order details you were not given.",
+                    "improvementNotes": PROMPT_NOTES[tag],
+                    "exemplars": _exemplars(exemplar_count, rng),
+                },
+                "description": PROMPT_NOTES[tag],
+            }
+        )
+    return steps
+
+
+def live_messages(count: int, seed: int = 7) -> list[str]:
+    """Customer messages to draft live with the active version; a few are unlike any exemplar."""
+    rng = random.Random(seed + 1)
+    messages = []
+    for index in range(count):
+        if index % 4 == 3:
+            messages.append(rng.choice(OFF_SCRIPT))
+        else:
+            messages.append(rng.choice(SCENARIOS).message.format(**_person(rng)))
+    return messages
+
+
 def _person(rng: random.Random) -> dict[str, str]:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     return {

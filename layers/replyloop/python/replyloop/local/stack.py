@@ -36,6 +36,7 @@ LOCAL_ENVIRONMENT = {
 }
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 STATE_FILE = "local-stack.json"
+LLM_VARIABLES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DRAFT_MODEL", "CONFIDENCE_THRESHOLD")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -75,6 +76,7 @@ class LocalStack:
     _server: Any = None
     _pollers: list[Any] = field(default_factory=list)
     _cleanup: ExitStack = field(default_factory=ExitStack)
+    llm_description: str = ""
 
     @property
     def url(self) -> str:
@@ -99,11 +101,36 @@ class LocalStack:
 
         session = boto3.Session(region_name=REGION)
         self.provisioned = provision(self.template, session, region=REGION)
+        # The developer's own LLM settings win over the template's (empty) defaults.
+        llm_overrides = {name: os.environ[name] for name in LLM_VARIABLES if os.environ.get(name)}
         os.environ.update(self.provisioned.shared_environment())
+        os.environ.update(llm_overrides)
+        self._start_llm()
         self._start_gateway()
         self._start_state_machine_tasks()
         self._start_pollers(session)
         self._write_state()
+
+    def _start_llm(self) -> None:
+        """With no key and no server of the developer's, serve the offline model on loopback."""
+        if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
+            where = os.environ.get("OPENAI_BASE_URL") or "the OpenAI API"
+            self.llm_description = f"{os.environ.get('DRAFT_MODEL', 'the configured model')} at {where}"
+            return
+        from werkzeug.serving import make_server
+
+        from replyloop.adapters.offline_model import MODEL_NAME, wsgi_app
+
+        server = make_server(self.host, 0, wsgi_app, threaded=True)
+        threading.Thread(target=server.serve_forever, name="offline-model", daemon=True).start()
+        self._cleanup.callback(server.server_close)
+        self._cleanup.callback(server.shutdown)
+        base_url = f"http://{self.host}:{server.server_port}/v1"
+        os.environ["OPENAI_BASE_URL"] = base_url
+        os.environ.pop("OPENAI_API_KEY_PARAMETER", None)
+        self.llm_description = (
+            f"offline model {MODEL_NAME} at {base_url} (no OPENAI_API_KEY set; its replies are labelled)"
+        )
 
     def _configure_moto(self) -> None:
         request = urllib.request.Request(
@@ -177,7 +204,10 @@ class LocalStack:
     def describe(self) -> list[str]:
         assert self.provisioned is not None
         p = self.provisioned
-        lines = [f"  AWS stand-in: moto server at {self.aws_endpoint} (in memory; nothing reaches AWS)"]
+        lines = [
+            f"  AWS stand-in: moto server at {self.aws_endpoint} (in memory; nothing reaches AWS)",
+            f"  LLM: {self.llm_description}",
+        ]
         lines += [f"  table  {logical} -> {name}" for logical, name in p.tables.items()]
         lines += [
             f"  queue  {logical} -> {info.name}"

@@ -1,0 +1,138 @@
+"""The offline model through the real openai SDK (in-process transport): useful, labelled, honest."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import httpx2
+import openai
+import pytest
+
+from replyloop.adapters import offline_model
+from replyloop.adapters.llm import LlmSettings, build_llm
+from replyloop.domain.confidence import confidence_from_logprobs
+
+SYSTEM = """Be helpful.
+Examples of good replies:
+<example>
+<customer_message>
+I was charged twice for my subscription this month
+</customer_message>
+<reply>
+I refunded the duplicate charge; it shows in 5-7 days.
+</reply>
+</example>
+<example>
+<customer_message>
+My parcel has not arrived yet
+</customer_message>
+<reply>
+Your parcel is at the depot and arrives tomorrow.
+</reply>
+</example>"""
+
+
+def client() -> openai.OpenAI:
+    return openai.OpenAI(
+        api_key="offline",
+        base_url="http://offline.invalid/v1",
+        http_client=httpx2.Client(transport=offline_model.transport()),
+        max_retries=0,
+    )
+
+
+def ask(message: str, system: str = SYSTEM, **kwargs):
+    return client().chat.completions.create(
+        model="anything",
+        messages=[
+            {"role": "system", "content": system},
+            {"role": "user", "content": f"<customer_message>\n{message}\n</customer_message>"},
+        ],
+        **kwargs,
+    )
+
+
+def test_it_answers_from_the_nearest_exemplar_and_says_what_it_is():
+    response = ask("Hello, I think I was charged twice this month?", logprobs=True)
+    assert response.model == "replyloop-offline"
+    assert response.choices[0].message.content == "I refunded the duplicate charge; it shows in 5-7 days."
+    assert ask("where is my parcel").choices[0].message.content.startswith("Your parcel is at the depot")
+
+
+def test_logprobs_carry_how_near_the_exemplar_was():
+    near = ask("I was charged twice for my subscription this month", logprobs=True)
+    far = ask("charged twice, also the app is slow and my login fails", logprobs=True)
+    near_conf = confidence_from_logprobs([t.logprob for t in near.choices[0].logprobs.content])
+    far_conf = confidence_from_logprobs([t.logprob for t in far.choices[0].logprobs.content])
+    assert near_conf > 0.95
+    assert near_conf > far_conf > 0
+    assert all(t.logprob <= 0 for t in far.choices[0].logprobs.content)
+
+
+def test_without_a_near_exemplar_it_holds_with_low_confidence():
+    response = ask("Do you have a store in Lisbon?", logprobs=True)
+    assert response.choices[0].message.content == offline_model.GENERIC_REPLY
+    confidence = confidence_from_logprobs([t.logprob for t in response.choices[0].logprobs.content])
+    assert confidence == pytest.approx(offline_model.GENERIC_CONFIDENCE, rel=0.05)
+
+
+def test_better_exemplars_make_better_drafts():
+    """The point of retraining a prompt: the offline model measurably improves with it."""
+    bare = ask("Charged twice for my subscription", system="Be helpful.", logprobs=True)
+    trained = ask("Charged twice for my subscription", logprobs=True)
+    conf = [
+        confidence_from_logprobs([t.logprob for t in r.choices[0].logprobs.content]) for r in (bare, trained)
+    ]
+    assert conf[1] > conf[0]
+
+
+def test_no_logprobs_unless_asked_and_usage_is_counted():
+    response = ask("My parcel has not arrived yet", n=2)
+    assert response.choices[0].logprobs is None
+    assert len(response.choices) == 2
+    assert response.usage.completion_tokens > 0 and response.usage.prompt_tokens > 0
+
+
+def test_an_unknown_structured_schema_is_refused_not_invented():
+    with pytest.raises(openai.BadRequestError, match="cannot produce the schema"):
+        ask("hi", response_format={"type": "json_schema", "json_schema": {"name": "mystery", "schema": {}}})
+
+
+def test_models_and_unknown_paths():
+    assert [m.id for m in client().models.list()] == ["replyloop-offline"]
+    status, body = offline_model.handle("POST", "/v1/embeddings", {})
+    assert status == 404 and "does not serve" in body["error"]["message"]
+
+
+def test_the_wsgi_app_serves_the_same_api():
+    from werkzeug.test import Client
+
+    response = Client(offline_model.wsgi_app).post(
+        "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hello"}], "logprobs": True}
+    )
+    body = json.loads(response.data)
+    assert response.status_code == 200
+    assert body["model"] == "replyloop-offline"
+    geometric = math.exp(
+        sum(t["logprob"] for t in body["choices"][0]["logprobs"]["content"])
+        / len(body["choices"][0]["logprobs"]["content"])
+    )
+    assert geometric == pytest.approx(offline_model.GENERIC_CONFIDENCE, rel=0.05)
+
+
+def test_with_no_key_the_product_uses_the_offline_model_and_says_so():
+    llm = build_llm(LlmSettings())
+    assert "offline" in llm.description
+    (completion,) = llm.complete(
+        [{"role": "user", "content": "hi"}], model="gpt-4o-mini", temperature=0, logprobs=True
+    )
+    assert completion.model == "replyloop-offline"
+    assert completion.token_logprobs
+
+
+def test_cost_uses_configured_prices_and_fine_tune_bases():
+    settings = LlmSettings(LLM_PRICES='{"my-model": [1.0, 2.0]}')
+    assert settings.cost_usd("my-model", 1_000_000, 500_000) == pytest.approx(2.0)
+    assert settings.cost_usd("ft:gpt-4o-mini:org::abc", 1_000_000, 0) == pytest.approx(0.15)
+    assert settings.cost_usd("replyloop-offline", 10_000, 10_000) == 0
