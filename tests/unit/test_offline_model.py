@@ -136,3 +136,82 @@ def test_cost_uses_configured_prices_and_fine_tune_bases():
     assert settings.cost_usd("my-model", 1_000_000, 500_000) == pytest.approx(2.0)
     assert settings.cost_usd("ft:gpt-4o-mini:org::abc", 1_000_000, 0) == pytest.approx(0.15)
     assert settings.cost_usd("replyloop-offline", 10_000, 10_000) == 0
+
+
+def _training_jsonl(count: int) -> bytes:
+    lines = []
+    for index in range(count):
+        lines.append(json.dumps({"messages": [
+            {"role": "system", "content": "Be helpful."},
+            {"role": "user", "content": f"<customer_message>\nmy blender number {index} arrived broken\n</customer_message>"},
+            {"role": "assistant", "content": "A replacement blender ships today."},
+        ]}))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_fine_tuning_moves_through_its_states_and_teaches_the_model():
+    sdk = client()
+    uploaded = sdk.files.create(file=("train.jsonl", _training_jsonl(12)), purpose="fine-tune")
+    assert uploaded.id.startswith("file-offline-")
+    job = sdk.fine_tuning.jobs.create(training_file=uploaded.id, model="gpt-4o-mini", suffix="rl")
+    seen = [job.status]
+    while seen[-1] not in ("succeeded", "failed", "cancelled"):
+        job = sdk.fine_tuning.jobs.retrieve(job.id)
+        seen.append(job.status)
+    assert seen == ["validating_files", "queued", "running", "succeeded"]
+    assert job.fine_tuned_model.startswith("ft:gpt-4o-mini:rl:")
+
+    before = ask("the blender I got is broken", system="Be helpful.")
+    tuned = client().chat.completions.create(
+        model=job.fine_tuned_model,
+        messages=[{"role": "user", "content": "<customer_message>\nthe blender I got is broken\n</customer_message>"}],
+    )
+    assert before.choices[0].message.content == offline_model.GENERIC_REPLY
+    assert tuned.choices[0].message.content == "A replacement blender ships today."
+    assert tuned.model == job.fine_tuned_model
+
+
+def test_a_training_file_that_breaks_the_rules_fails_the_job_with_the_reason():
+    sdk = client()
+    uploaded = sdk.files.create(file=("train.jsonl", _training_jsonl(3)), purpose="fine-tune")
+    job = sdk.fine_tuning.jobs.create(training_file=uploaded.id, model="gpt-4o-mini")
+    job = sdk.fine_tuning.jobs.retrieve(job.id)
+    assert job.status == "failed"
+    assert "at least 10" in job.error.message
+
+
+def test_a_job_can_be_cancelled():
+    sdk = client()
+    uploaded = sdk.files.create(file=("train.jsonl", _training_jsonl(10)), purpose="fine-tune")
+    job = sdk.fine_tuning.jobs.create(training_file=uploaded.id, model="gpt-4o-mini")
+    assert sdk.fine_tuning.jobs.cancel(job.id).status == "cancelled"
+    assert sdk.fine_tuning.jobs.retrieve(job.id).status == "cancelled"
+
+
+def test_structured_output_through_a_registered_handler(monkeypatch):
+    from pydantic import BaseModel
+
+    class Verdict(BaseModel):
+        category: str
+        score: int
+
+    monkeypatch.setitem(offline_model.STRUCTURED_HANDLERS, "Verdict",
+                        lambda messages, schema: {"category": "tone", "score": len(schema["properties"])})
+    parsed, usage = build_llm(LlmSettings()).structured(
+        [{"role": "user", "content": "judge this"}], model="gpt-4o-mini", output=Verdict
+    )
+    assert parsed == Verdict(category="tone", score=2)
+    assert usage.model == "replyloop-offline"
+
+
+def test_the_key_can_come_from_ssm(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        boto3.client("ssm", region_name="us-east-1").put_parameter(
+            Name="/replyloop/openai-api-key", Value="sk-from-ssm", Type="SecureString"
+        )
+        llm = build_llm(LlmSettings(OPENAI_API_KEY_PARAMETER="/replyloop/openai-api-key"))
+    assert llm._client.api_key == "sk-from-ssm"
+    assert "offline" not in llm.description

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import openai
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,6 +72,9 @@ class Completion:
     completion_tokens: int
 
 
+Output = TypeVar("Output", bound=BaseModel)
+
+
 class Llm(Protocol):
     @property
     def description(self) -> str: ...
@@ -85,6 +89,10 @@ class Llm(Protocol):
         n: int = 1,
         max_tokens: int = 600,
     ) -> list[Completion]: ...
+
+    def structured(
+        self, messages: list[dict[str, str]], *, model: str, output: type[Output], temperature: float = 0.0
+    ) -> tuple[Output, Completion]: ...
 
 
 class OpenAILlm:
@@ -154,14 +162,49 @@ class OpenAILlm:
         }
         if logprobs:
             arguments["logprobs"] = True
+        return _call(self._client.chat.completions.create, **arguments)
+
+    def structured(
+        self, messages: list[dict[str, str]], *, model: str, output: type[Output], temperature: float = 0.0
+    ) -> tuple[Output, Completion]:
+        """A structured output parsed into `output` (the SDK sends it as a strict JSON schema)."""
         try:
-            return self._client.chat.completions.create(**arguments)
-        except (openai.APITimeoutError, openai.APIConnectionError) as error:
-            raise LlmUnavailableError("The model did not answer in time; try again shortly.") from error
-        except (openai.RateLimitError, openai.InternalServerError) as error:
-            raise LlmUnavailableError("The model is overloaded or failing; try again shortly.") from error
-        except openai.AuthenticationError as error:
-            raise LlmUnavailableError("The model rejected the configured API key.") from error
+            response = _call(
+                self._client.chat.completions.parse,
+                model=model,
+                messages=messages,
+                response_format=output,
+                temperature=temperature,
+            )
+        except openai.BadRequestError as error:
+            raise LlmUnavailableError(f"The model refused the request: {error.message}") from error
+        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as error:
+            raise LlmUnavailableError(f"The model did not finish its answer: {error}") from error
+        message = response.choices[0].message
+        if message.refusal or message.parsed is None:
+            raise LlmUnavailableError(
+                f"The model gave no {output.__name__}: {message.refusal or 'empty answer'}"
+            )
+        usage = response.usage
+        return message.parsed, Completion(
+            text=message.content or "",
+            token_logprobs=None,
+            model=response.model or model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+        )
+
+
+def _call(operation: Callable[..., Any], **arguments: Any) -> Any:
+    """Call the SDK (which has already retried); turn what is not the request's fault into one error."""
+    try:
+        return operation(**arguments)
+    except (openai.APITimeoutError, openai.APIConnectionError) as error:
+        raise LlmUnavailableError("The model did not answer in time; try again shortly.") from error
+    except (openai.RateLimitError, openai.InternalServerError) as error:
+        raise LlmUnavailableError("The model is overloaded or failing; try again shortly.") from error
+    except openai.AuthenticationError as error:
+        raise LlmUnavailableError("The model rejected the configured API key.") from error
 
 
 def _api_key(settings: LlmSettings) -> str | None:

@@ -8,6 +8,11 @@ Everything it produces is labelled: its model name is `replyloop-offline`. It is
   holding reply with low confidence (which the product snoozes for review).
 - **structured output** (`response_format` with a JSON schema) is produced by handlers registered
   per schema name (`STRUCTURED_HANDLERS`); an unknown schema is a 400, never made-up JSON.
+- **files and fine-tuning**: uploaded JSONL is checked like OpenAI checks it (every line a chat
+  example ending with an assistant message, at least 10 lines); a job moves validating_files ->
+  queued -> running -> succeeded (one step each time it is read) or fails with the reason, and its
+  `fine_tuned_model` drafts with the training examples as extra exemplars - so a fine-tune
+  measurably changes what it writes. State lives in this process (the local stack's lifetime).
 
 Maintained fakes were checked first (fakellm 0.3.5, mockllm 0.0.8, openai-responses): they replay
 configured answers and support neither logprobs nor answering from the prompt's exemplars.
@@ -22,10 +27,13 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 
 import httpx2
@@ -119,8 +127,10 @@ def _text(message: dict[str, Any]) -> str:
     return str(content or "")
 
 
-def draft_reply(messages: list[dict[str, Any]]) -> tuple[str, float]:
-    """The nearest exemplar's reply and how near it was (0-1)."""
+def draft_reply(
+    messages: list[dict[str, Any]], extra: list[tuple[str, str]] | None = None
+) -> tuple[str, float]:
+    """The nearest exemplar's reply and how near it was (0-1); `extra` are fine-tuning examples."""
     prompt = "\n".join(_text(m) for m in messages if m.get("role") in ("system", "developer"))
     users = [_text(m) for m in messages if m.get("role") == "user"]
     last_user = users[-1] if users else ""
@@ -128,7 +138,8 @@ def draft_reply(messages: list[dict[str, Any]]) -> tuple[str, float]:
     customer = found[-1] if found else last_user
     target = words(customer)
     best_reply, best_score = GENERIC_REPLY, 0.0
-    for example_message, example_reply in EXAMPLE_PATTERN.findall(prompt + "\n" + "\n".join(users[:-1])):
+    examples = EXAMPLE_PATTERN.findall(prompt + "\n" + "\n".join(users[:-1])) + list(extra or [])
+    for example_message, example_reply in examples:
         score = cosine(target, words(example_message))
         if score > best_score:
             best_reply, best_score = example_reply.strip(), score
@@ -178,7 +189,9 @@ def chat_completion(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
             return _error(400, f"The offline model cannot produce the schema {schema.get('name')!r}.")
         content, probability = json.dumps(handler(messages, schema.get("schema") or {})), 0.9
     else:
-        content, probability = draft_reply(messages)
+        with _LOCK:
+            learned = list(_TRAINED.get(str(body.get("model")), []))
+        content, probability = draft_reply(messages, learned)
     tokens = _tokens(content)
     choice_logprobs = (
         {"content": _logprobs(tokens, probability), "refusal": None} if body.get("logprobs") else None
@@ -189,7 +202,7 @@ def chat_completion(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         "id": f"chatcmpl-offline-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": MODEL_NAME,
+        "model": str(body.get("model")) if str(body.get("model", "")) in _TRAINED else MODEL_NAME,
         "system_fingerprint": "replyloop-offline",
         "choices": [
             {
@@ -208,10 +221,141 @@ def chat_completion(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     }
 
 
-def handle(method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+# -- files and fine-tuning -----------------------------------------------------------------------
+
+_LOCK = threading.Lock()
+_FILES: dict[str, dict[str, Any]] = {}
+_JOBS: dict[str, dict[str, Any]] = {}
+_TRAINED: dict[str, list[tuple[str, str]]] = {}  # fine-tuned model -> (customer message, reply)
+JOB_STEPS = ("validating_files", "queued", "running", "succeeded")
+MIN_EXAMPLES = 10
+
+
+def _parse_multipart(content_type: str, raw: bytes) -> dict[str, tuple[str | None, bytes]]:
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    parts: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            parts[name] = (part.get_filename(), payload)
+    return parts
+
+
+def check_training_file(content: bytes) -> tuple[list[tuple[str, str]], str | None]:
+    """Chat fine-tuning examples in the file, or the reason OpenAI would refuse it."""
+    examples: list[tuple[str, str]] = []
+    for number, line in enumerate(content.decode("utf-8", "replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            messages = json.loads(line)["messages"]
+        except (ValueError, KeyError, TypeError):
+            return [], f"line {number} is not a JSON object with 'messages'"
+        roles = [m.get("role") for m in messages if isinstance(m, dict)]
+        if "assistant" not in roles or any(not str(m.get("content", "")).strip() for m in messages):
+            return [], f"line {number} needs non-empty messages and an assistant message"
+        users = [_text(m) for m in messages if m.get("role") == "user"]
+        found = CUSTOMER_PATTERN.findall(users[-1]) if users else []
+        customer = found[-1] if found else (users[-1] if users else "")
+        examples.append((customer, _text([m for m in messages if m.get("role") == "assistant"][-1])))
+    if len(examples) < MIN_EXAMPLES:
+        return [], f"the file has {len(examples)} examples; at least {MIN_EXAMPLES} are required"
+    return examples, None
+
+
+def upload_file(parts: dict[str, tuple[str | None, bytes]]) -> tuple[int, dict[str, Any]]:
+    if "file" not in parts or "purpose" not in parts:
+        return _error(400, "Send multipart form fields 'file' and 'purpose'")
+    filename, content = parts["file"]
+    record = {
+        "id": f"file-offline-{uuid.uuid4().hex[:20]}",
+        "object": "file",
+        "bytes": len(content),
+        "created_at": int(time.time()),
+        "filename": filename or "upload.jsonl",
+        "purpose": parts["purpose"][1].decode(),
+        "status": "processed",
+    }
+    with _LOCK:
+        _FILES[str(record["id"])] = {**record, "content": content}
+    return 200, record
+
+
+def _public(job: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in job.items() if not key.startswith("_")}
+
+
+def create_job(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    with _LOCK:
+        training = _FILES.get(str(body.get("training_file")))
+    if training is None:
+        return _error(400, f"No file {body.get('training_file')!r}; upload it first")
+    job = {
+        "id": f"ftjob-offline-{uuid.uuid4().hex[:20]}",
+        "object": "fine_tuning.job",
+        "created_at": int(time.time()),
+        "model": str(body.get("model", MODEL_NAME)),
+        "training_file": training["id"],
+        "validation_file": body.get("validation_file"),
+        "status": JOB_STEPS[0],
+        "fine_tuned_model": None,
+        "finished_at": None,
+        "error": None,
+        "method": body.get("method"),
+        "hyperparameters": {"n_epochs": 1},
+        "organization_id": "org-offline",
+        "result_files": [],
+        "seed": int(body.get("seed") or 0),
+        "trained_tokens": None,
+        "_examples": check_training_file(training["content"]),
+        "_suffix": body.get("suffix") or "replyloop",
+    }
+    with _LOCK:
+        _JOBS[str(job["id"])] = job
+    return 200, _public(job)
+
+
+def _advance(job: dict[str, Any]) -> None:
+    """One step per read, so a poller sees every state and a local run takes seconds, not hours."""
+    if job["status"] in ("succeeded", "failed", "cancelled"):
+        return
+    examples, problem = job["_examples"]
+    if job["status"] == "validating_files" and problem:
+        job.update(
+            status="failed",
+            finished_at=int(time.time()),
+            error={"code": "invalid_training_file", "message": problem, "param": "training_file"},
+        )
+        return
+    job["status"] = JOB_STEPS[JOB_STEPS.index(job["status"]) + 1]
+    if job["status"] == "succeeded":
+        name = f"ft:{job['model']}:{job['_suffix']}:offline:{job['id'][-8:]}"
+        tokens = sum(len(_tokens(message)) + len(_tokens(reply)) for message, reply in examples)
+        job.update(fine_tuned_model=name, finished_at=int(time.time()), trained_tokens=tokens)
+        _TRAINED[name] = examples
+
+
+def job_request(method: str, route: str) -> tuple[int, dict[str, Any]]:
+    parts = route.split("/")  # ["", "fine_tuning", "jobs", <id>, ("cancel")]
+    job_id = parts[3] if len(parts) > 3 else ""
+    with _LOCK:
+        job = _JOBS.get(job_id)
+        if job is None:
+            return _error(404, f"No fine-tuning job {job_id!r}", "not_found_error")
+        if method == "POST" and route.endswith("/cancel"):
+            if job["status"] not in ("succeeded", "failed"):
+                job.update(status="cancelled", finished_at=int(time.time()))
+        else:
+            _advance(job)
+        return 200, _public(job)
+
+
+def handle(  # noqa: PLR0911 - one return per route
+    method: str, path: str, body: Any, *, raw: bytes = b"", content_type: str = ""
+) -> tuple[int, dict[str, Any]]:
     """One OpenAI API request: (method, path under the base URL, parsed JSON body) -> (status, JSON)."""
-    route = path.rstrip("/")
-    route = route.removeprefix("/v1")
+    route = path.rstrip("/").removeprefix("/v1")
     if method == "GET" and route == "/models":
         return 200, {
             "object": "list",
@@ -221,16 +365,39 @@ def handle(method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
         if not isinstance(body, dict):
             return _error(400, "The body must be a JSON object")
         return chat_completion(body)
+    if method == "POST" and route == "/files":
+        if not content_type.startswith("multipart/form-data"):
+            return _error(400, "Upload files as multipart/form-data")
+        return upload_file(_parse_multipart(content_type, raw))
+    if method == "GET" and route.startswith("/files/"):
+        with _LOCK:
+            found = _FILES.get(route.split("/")[2])
+        if found is None:
+            return _error(404, "No such file", "not_found_error")
+        return 200, {key: value for key, value in found.items() if key != "content"}
+    if method == "POST" and route == "/fine_tuning/jobs":
+        if not isinstance(body, dict):
+            return _error(400, "The body must be a JSON object")
+        return create_job(body)
+    if route.startswith("/fine_tuning/jobs/"):
+        return job_request(method, route)
     return _error(404, f"The offline model does not serve {method} {path}", "not_found_error")
 
 
-def _handle_httpx(request: httpx2.Request) -> httpx2.Response:
+def _dispatch(method: str, path: str, raw: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
+    if content_type.startswith("multipart/form-data"):
+        return handle(method, path, None, raw=raw, content_type=content_type)
     try:
-        body = json.loads(request.content) if request.content else None
+        body = json.loads(raw) if raw else None
     except ValueError:
-        status, payload = _error(400, "The body is not JSON")
-    else:
-        status, payload = handle(request.method, request.url.path, body)
+        return _error(400, "The body is not JSON")
+    return handle(method, path, body, raw=raw, content_type=content_type)
+
+
+def _handle_httpx(request: httpx2.Request) -> httpx2.Response:
+    status, payload = _dispatch(
+        request.method, request.url.path, request.read(), request.headers.get("content-type", "")
+    )
     return httpx2.Response(status, json=payload)
 
 
@@ -243,12 +410,9 @@ def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     """The same API as a WSGI app, so the local stack can serve it on loopback."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
     raw = environ["wsgi.input"].read(length) if length else b""
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        status, payload = _error(400, "The body is not JSON")
-    else:
-        status, payload = handle(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), body)
+    status, payload = _dispatch(
+        environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), raw, environ.get("CONTENT_TYPE", "")
+    )
     data = json.dumps(payload).encode()
     start_response(
         f"{status} {'OK' if status == 200 else 'Error'}",
