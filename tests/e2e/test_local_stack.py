@@ -67,9 +67,7 @@ def local_stack(tmp_path_factory) -> Iterator[dict[str, str]]:
     assert not (Path(home) / "local-stack.json").exists()
 
 
-def request(
-    url: str, method: str = "GET", body: object = None, token: str | None = None
-) -> tuple[int, object]:
+def request(url: str, method: str = "GET", body: object = None, token: str | None = None) -> tuple[int, object]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("Content-Type", "application/json")

@@ -39,9 +39,7 @@ def new_version(api, tag, exemplars=EXEMPLARS, text="Be helpful and specific."):
         body={"text": text, "improvementNotes": f"for {tag}", "exemplars": exemplars},
     )
     assert prompt.status == 201, prompt.body
-    version = admin(
-        api, "POST", "/api/versions", body={"versionTag": tag, "promptVersion": prompt.body["version"]}
-    )
+    version = admin(api, "POST", "/api/versions", body={"versionTag": tag, "promptVersion": prompt.body["version"]})
     assert version.status == 201, version.body
     return prompt.body
 
@@ -102,9 +100,7 @@ def test_activation_freezes_the_previous_version_and_rolls_back(api):
 
 
 def test_register_defaults_to_the_active_version_and_refuses_duplicates(api):
-    created = admin(
-        api, "POST", "/api/versions", body={"versionTag": "v2", "description": "same prompt, new tag"}
-    )
+    created = admin(api, "POST", "/api/versions", body={"versionTag": "v2", "description": "same prompt, new tag"})
     assert created.status == 201
     assert created.body["status"] == "candidate"
     assert created.body["promptVersion"] == 1

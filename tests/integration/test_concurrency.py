@@ -20,9 +20,7 @@ def test_a_stale_write_is_refused(stack):
         store, capture.NewInteraction(message="m", ai_reply="r"), actor="a", now=NOW
     )
     stale = plan_feedback(interaction, None, useful=True, agent_reply=None, actor="a", now=NOW)
-    capture.record_feedback(
-        store, interaction.interaction_id, useful=False, agent_reply=None, actor="b", now=NOW
-    )
+    capture.record_feedback(store, interaction.interaction_id, useful=False, agent_reply=None, actor="b", now=NOW)
     with pytest.raises(ConcurrentChangeError):
         store.save_capture(CaptureWrite(interaction=interaction, is_new_interaction=False, feedback=stale))
 
@@ -42,9 +40,7 @@ def test_a_lost_race_is_retried_on_fresh_data(stack):
             record = store.get_record(interaction_id)
             if not self.raced:
                 self.raced = True
-                capture.record_feedback(
-                    store, interaction_id, useful=True, agent_reply=None, actor="b", now=NOW
-                )
+                capture.record_feedback(store, interaction_id, useful=True, agent_reply=None, actor="b", now=NOW)
             return record
 
         def save_capture(self, write):

@@ -36,9 +36,7 @@ def queues(monkeypatch):
 
 
 def _bodies(sqs, url):
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
-        "Messages", []
-    )
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
     return sorted(m["Body"] for m in messages)
 
 
@@ -65,9 +63,7 @@ def test_successes_are_deleted_and_failures_go_to_the_dlq_after_max_receives(que
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         poller.poll_once()
-        dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
-            "Messages", []
-        )
+        dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
         if dead:
             break
         time.sleep(0.2)

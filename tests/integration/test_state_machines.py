@@ -42,9 +42,7 @@ def test_the_state_machine_and_its_schedule_come_from_the_template(flow):
     provisioned, session, _ = flow
     machine = provisioned.state_machines["Flow"]
     assert machine["schedules"] == ["rate(7 days)"]
-    definition = session.client("stepfunctions").describe_state_machine(stateMachineArn=machine["arn"])[
-        "definition"
-    ]
+    definition = session.client("stepfunctions").describe_state_machine(stateMachineArn=machine["arn"])["definition"]
     assert "${StepFunctionArn}" not in definition
     assert "function:replyloop-local-StepFunction" in definition
     rules = session.client("events").list_rules()["Rules"]

@@ -81,9 +81,7 @@ def test_better_exemplars_make_better_drafts():
     """The point of retraining a prompt: the offline model measurably improves with it."""
     bare = ask("Charged twice for my subscription", system="Be helpful.", logprobs=True)
     trained = ask("Charged twice for my subscription", logprobs=True)
-    conf = [
-        confidence_from_logprobs([t.logprob for t in r.choices[0].logprobs.content]) for r in (bare, trained)
-    ]
+    conf = [confidence_from_logprobs([t.logprob for t in r.choices[0].logprobs.content]) for r in (bare, trained)]
     assert conf[1] > conf[0]
 
 
@@ -124,9 +122,7 @@ def test_the_wsgi_app_serves_the_same_api():
 def test_with_no_key_the_product_uses_the_offline_model_and_says_so():
     llm = build_llm(LlmSettings())
     assert "offline" in llm.description
-    (completion,) = llm.complete(
-        [{"role": "user", "content": "hi"}], model="gpt-4o-mini", temperature=0, logprobs=True
-    )
+    (completion,) = llm.complete([{"role": "user", "content": "hi"}], model="gpt-4o-mini", temperature=0, logprobs=True)
     assert completion.model == "replyloop-offline"
     assert completion.token_logprobs
 
@@ -141,11 +137,20 @@ def test_cost_uses_configured_prices_and_fine_tune_bases():
 def _training_jsonl(count: int) -> bytes:
     lines = []
     for index in range(count):
-        lines.append(json.dumps({"messages": [
-            {"role": "system", "content": "Be helpful."},
-            {"role": "user", "content": f"<customer_message>\nmy blender number {index} arrived broken\n</customer_message>"},
-            {"role": "assistant", "content": "A replacement blender ships today."},
-        ]}))
+        lines.append(
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "system", "content": "Be helpful."},
+                        {
+                            "role": "user",
+                            "content": f"<customer_message>\nmy blender {index} arrived broken\n</customer_message>",
+                        },
+                        {"role": "assistant", "content": "A replacement blender ships today."},
+                    ]
+                }
+            )
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -164,7 +169,12 @@ def test_fine_tuning_moves_through_its_states_and_teaches_the_model():
     before = ask("the blender I got is broken", system="Be helpful.")
     tuned = client().chat.completions.create(
         model=job.fine_tuned_model,
-        messages=[{"role": "user", "content": "<customer_message>\nthe blender I got is broken\n</customer_message>"}],
+        messages=[
+            {
+                "role": "user",
+                "content": "<customer_message>\nthe blender I got is broken\n</customer_message>",
+            }
+        ],
     )
     assert before.choices[0].message.content == offline_model.GENERIC_REPLY
     assert tuned.choices[0].message.content == "A replacement blender ships today."
@@ -195,8 +205,11 @@ def test_structured_output_through_a_registered_handler(monkeypatch):
         category: str
         score: int
 
-    monkeypatch.setitem(offline_model.STRUCTURED_HANDLERS, "Verdict",
-                        lambda messages, schema: {"category": "tone", "score": len(schema["properties"])})
+    monkeypatch.setitem(
+        offline_model.STRUCTURED_HANDLERS,
+        "Verdict",
+        lambda messages, schema: {"category": "tone", "score": len(schema["properties"])},
+    )
     parsed, usage = build_llm(LlmSettings()).structured(
         [{"role": "user", "content": "judge this"}], model="gpt-4o-mini", output=Verdict
     )

@@ -32,9 +32,7 @@ class ApiClient:
     def request(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         query = f"?{urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})}"
         data = None if body is None else json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(
-            f"{self.url}{path}{query if params else ''}", data=data, method=method
-        )
+        request = urllib.request.Request(f"{self.url}{path}{query if params else ''}", data=data, method=method)
         request.add_header("Accept", "application/json")
         if data is not None:
             request.add_header("Content-Type", "application/json")

@@ -213,18 +213,14 @@ class DynamoStore:
         return InteractionRecord(
             interaction=interaction_from_item(by_sk["INTERACTION"]),
             feedback=feedback_from_item(by_sk["FEEDBACK"]) if "FEEDBACK" in by_sk else None,
-            training_prompt=TrainingPrompt(interaction_id, prompt["prompt"], int(prompt["rating"]))
-            if prompt
-            else None,
+            training_prompt=TrainingPrompt(interaction_id, prompt["prompt"], int(prompt["rating"])) if prompt else None,
             training_example=TrainingExample(interaction_id, example["prompt"], example["completion"])
             if example
             else None,
         )
 
     def list_replay(self, query: ReplayQuery) -> Page:
-        index, partition_attr = REPLAY_INDEXES[
-            (query.verdict is not None, query.assistant_version is not None)
-        ]
+        index, partition_attr = REPLAY_INDEXES[(query.verdict is not None, query.assistant_version is not None)]
         partition = "FEEDBACK"
         if query.assistant_version is not None:
             partition += f"#V#{query.assistant_version}"
@@ -265,9 +261,7 @@ class DynamoStore:
             for name, attribute in COUNTER_ATTRIBUTES.items()
         }
 
-    def latest_not_useful(
-        self, assistant_version: str | None, start: date, end: date, limit: int
-    ) -> list[ReplayRow]:
+    def latest_not_useful(self, assistant_version: str | None, start: date, end: date, limit: int) -> list[ReplayRow]:
         page = self.list_replay(
             ReplayQuery(
                 verdict=Verdict.NOT_USEFUL,
@@ -413,9 +407,7 @@ class DynamoStore:
                 }
             )
         elif change.previous_revision is not None:
-            items.append(
-                {"Delete": {"TableName": self.table_name, "Key": {"pk": pk, "sk": "TRAINING_EXAMPLE"}}}
-            )
+            items.append({"Delete": {"TableName": self.table_name, "Key": {"pk": pk, "sk": "TRAINING_EXAMPLE"}}})
         return items
 
     def _counter_update(self, version: str | None, day: date, counters: dict[str, float]) -> dict[str, Any]:
@@ -455,9 +447,7 @@ class DynamoStore:
             result: dict[str, Any] = operation(**kwargs)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ValidationException" and "ExclusiveStartKey" in kwargs:
-                raise InvalidRequestError(
-                    "The cursor is not valid for this query; start again without it."
-                ) from error
+                raise InvalidRequestError("The cursor is not valid for this query; start again without it.") from error
             raise StorageError("The data store could not answer") from error
         except BotoCoreError as error:
             raise StorageError("The data store could not answer") from error

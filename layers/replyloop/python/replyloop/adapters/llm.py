@@ -182,9 +182,7 @@ class OpenAILlm:
             raise LlmUnavailableError(f"The model did not finish its answer: {error}") from error
         message = response.choices[0].message
         if message.refusal or message.parsed is None:
-            raise LlmUnavailableError(
-                f"The model gave no {output.__name__}: {message.refusal or 'empty answer'}"
-            )
+            raise LlmUnavailableError(f"The model gave no {output.__name__}: {message.refusal or 'empty answer'}")
         usage = response.usage
         return message.parsed, Completion(
             text=message.content or "",

@@ -128,9 +128,7 @@ class DynamoRegistry:
             return operation(**kwargs)
         except ClientError as error:
             if _cancelled(error):
-                raise ConflictError(
-                    "Someone changed this at the same moment; reload and try again."
-                ) from error
+                raise ConflictError("Someone changed this at the same moment; reload and try again.") from error
             raise StorageError("The data store could not answer") from error
         except BotoCoreError as error:
             raise StorageError("The data store could not answer") from error
@@ -145,12 +143,8 @@ class DynamoRegistry:
             self._client.transact_write_items(
                 TransactItems=[
                     self._put(active),
-                    self._put(
-                        {"pk": VERSIONS_PK, "sk": f"VERSION#{version.version_tag}", **version_item(version)}
-                    ),
-                    self._put(
-                        {"pk": prompt_pk(prompt.name), "sk": prompt_sk(prompt.version), **prompt_item(prompt)}
-                    ),
+                    self._put({"pk": VERSIONS_PK, "sk": f"VERSION#{version.version_tag}", **version_item(version)}),
+                    self._put({"pk": prompt_pk(prompt.name), "sk": prompt_sk(prompt.version), **prompt_item(prompt)}),
                 ]
             )
         except ClientError as error:
@@ -254,9 +248,7 @@ class DynamoRegistry:
         return [prompt_from_item(item) for item in response.get("Items", [])]
 
     def get_prompt_version(self, name: str, version: int) -> PromptVersion | None:
-        item = self._run(self._table.get_item, Key={"pk": prompt_pk(name), "sk": prompt_sk(version)}).get(
-            "Item"
-        )
+        item = self._run(self._table.get_item, Key={"pk": prompt_pk(name), "sk": prompt_sk(version)}).get("Item")
         return prompt_from_item(item) if item else None
 
     def put_prompt_version(self, prompt: PromptVersion) -> None:

@@ -84,8 +84,7 @@ def start(port: int, host: str, aws_port: int, template: Path | None) -> None:
         f"AWS endpoint {stack.aws_endpoint}  LLM {stack.llm_description}",
     )
     click.echo(
-        "Get a token with `replyloop dev token --role agent`; load demo data with `replyloop dev seed`. "
-        "Ctrl-C stops.",
+        "Get a token with `replyloop dev token --role agent`; load demo data with `replyloop dev seed`. Ctrl-C stops.",
         err=True,
     )
     sys.stdout.flush()
@@ -192,15 +191,11 @@ def seed(url: str, count: int, days: int, random_seed: int, drafts: int) -> None
                 if verdict:
                     counts[verdict] += 1
         snoozed = 0
-        with click.progressbar(
-            live_messages(drafts, random_seed), label="Drafting live", file=sys.stderr
-        ) as bar:
+        with click.progressbar(live_messages(drafts, random_seed), label="Drafting live", file=sys.stderr) as bar:
             for message in bar:
                 snoozed += bool(client.post("/api/replies", {"message": message})["snoozed"])
     except ApiError as error:
-        raise click.ClickException(
-            f"Seeding stopped after {counts['interactions']} interactions: {error}"
-        ) from error
+        raise click.ClickException(f"Seeding stopped after {counts['interactions']} interactions: {error}") from error
     click.echo(
         f"Seeded {counts['interactions']} interactions over {days} days: "
         f"{counts['yes']} useful, {counts['no']} not useful, "

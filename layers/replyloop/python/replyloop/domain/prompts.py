@@ -48,9 +48,7 @@ def failure_context(categories: Sequence[str]) -> str | None:
     return f"Based on past failures, this type of query often fails due to: {', '.join(categories)}."
 
 
-def build_draft_messages(
-    prompt: PromptVersion, message: str, categories: Sequence[str] = ()
-) -> list[dict[str, str]]:
+def build_draft_messages(prompt: PromptVersion, message: str, categories: Sequence[str] = ()) -> list[dict[str, str]]:
     """System: the prompt version, failure context, exemplars, the data rule. User: the delimited message."""
     parts = [prompt.text.strip()]
     context = failure_context(categories)

@@ -45,8 +45,7 @@ class LambdaContext:
     def __post_init__(self) -> None:
         self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
         self.invoked_function_arn = (
-            self.invoked_function_arn
-            or f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+            self.invoked_function_arn or f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
         )
         self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
         self._deadline = time.monotonic() + self.timeout_seconds
@@ -132,8 +131,7 @@ class Gateway:
         if self._access_log is not None:
             elapsed = (time.perf_counter() - started) * 1000
             self._access_log(
-                f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} "
-                f"({elapsed:.0f} ms)"
+                f"{request.method} {request.full_path.rstrip('?')} -> {response.status_code} ({elapsed:.0f} ms)"
             )
         return response(environ, start_response)
 
@@ -160,8 +158,7 @@ class Gateway:
             if scheme.lower() != "bearer" or not token.strip():
                 return _json_response(
                     401,
-                    "Unauthorized: send 'Authorization: Bearer <token>' "
-                    "(locally: `replyloop dev token --role agent`).",
+                    "Unauthorized: send 'Authorization: Bearer <token>' (locally: `replyloop dev token --role agent`).",
                 )
             try:
                 claims = as_authorizer_claims(verify_token(token.strip(), home=self._home))

@@ -101,9 +101,7 @@ class QueuePoller:
         try:
             result = self.runner.invoke(self.source.function, event)
         except Exception:
-            self.on_error(
-                f"{self.source.function} failed on a batch of {len(messages)}:\n{traceback.format_exc()}"
-            )
+            self.on_error(f"{self.source.function} failed on a batch of {len(messages)}:\n{traceback.format_exc()}")
             return len(messages)
         succeeded = self._succeeded(messages, result)
         for start in range(0, len(succeeded), MAX_RECEIVE):

@@ -150,9 +150,7 @@ def provision(
     _create_buckets(template, session, resolver, result, stack_name)
     if resources_of_type(template, "AWS::Serverless::StateMachine"):
         result.lambda_names = register_functions(template, session, resolver, stack_name)
-        result.state_machines = create_state_machines(
-            template, session, resolver, template_path.parent, stack_name
-        )
+        result.state_machines = create_state_machines(template, session, resolver, template_path.parent, stack_name)
     _placeholder_refs(template, resolver, stack_name, region, account_id)
     _describe_functions(template, template_path.parent, resolver, result)
     handled = {
@@ -207,9 +205,7 @@ def _create_queues(template: Any, session: Any, resolver: Resolver, result: Prov
             if redrive:
                 attributes["RedrivePolicy"] = json.dumps(redrive)
             url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-            arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-                "QueueArn"
-            ]
+            arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             result.queues[logical_id] = QueueInfo(
                 logical_id=logical_id,
                 name=name,
@@ -247,9 +243,7 @@ def _placeholder_refs(template: Any, resolver: Resolver, stack: str, region: str
             continue
         name = physical_name(stack, logical_id)
         resolver.refs[logical_id] = name
-        service = (
-            str(spec.get("Type", "")).split("::")[1].lower() if "::" in str(spec.get("Type")) else "local"
-        )
+        service = str(spec.get("Type", "")).split("::")[1].lower() if "::" in str(spec.get("Type")) else "local"
         resolver.attributes[(logical_id, "Arn")] = f"arn:aws:{service}:{region}:{account}:{name}"
 
 

@@ -135,8 +135,7 @@ OFF_SCRIPT = [
     "My neighbour received my parcel by mistake, what now?",
 ]
 PROMPT_NOTES = {
-    "v2": "Added exemplars from agents' corrections for billing, shipping and refunds: "
-    "apologise, act, give a date.",
+    "v2": "Added exemplars from agents' corrections for billing, shipping and refunds: apologise, act, give a date.",
     "v3": "Exemplars for every topic; replies name the concrete next step and when it happens.",
 }
 
@@ -145,9 +144,7 @@ def _exemplars(count: int, rng: random.Random) -> list[dict[str, str]]:
     examples = []
     for scenario in SCENARIOS[:count]:
         person = _person(rng)
-        examples.append(
-            {"message": scenario.message.format(**person), "reply": scenario.agent_reply.format(**person)}
-        )
+        examples.append({"message": scenario.message.format(**person), "reply": scenario.agent_reply.format(**person)})
     return examples
 
 
@@ -198,9 +195,7 @@ def _person(rng: random.Random) -> dict[str, str]:
     }
 
 
-def generate(
-    count: int = 360, days: int = 30, seed: int = 7, now: datetime | None = None
-) -> Iterator[dict[str, Any]]:
+def generate(count: int = 360, days: int = 30, seed: int = 7, now: datetime | None = None) -> Iterator[dict[str, Any]]:
     """Yield requests: `{"path": ..., "body": ...}` for `/api/feedback-replay` or `/api/interactions`."""
     rng = random.Random(seed)
     now = now or datetime.now(UTC)

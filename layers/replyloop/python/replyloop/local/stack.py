@@ -149,9 +149,7 @@ class LocalStack:
 
         assert self.provisioned is not None
         self.runner = FunctionRunner(self.provisioned.functions)
-        gateway = Gateway(
-            self.provisioned.routes, self.runner, home=self.home, on_error=self.log, access_log=self.log
-        )
+        gateway = Gateway(self.provisioned.routes, self.runner, home=self.home, on_error=self.log, access_log=self.log)
         self._server = make_server(self.host, self.port, gateway, threaded=True)
         self.port = int(self._server.server_port)
         threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True).start()
@@ -216,17 +214,14 @@ class LocalStack:
         ]
         lines += [f"  bucket {logical} -> {name}" for logical, name in p.buckets.items()]
         lines += [
-            f"  route  {r.method} {r.path} -> {r.function}" + ("" if r.authorized else " (no auth)")
-            for r in p.routes
+            f"  route  {r.method} {r.path} -> {r.function}" + ("" if r.authorized else " (no auth)") for r in p.routes
         ]
         lines += [
             f"  state machine {logical} -> {m['name']}"
             + (f" (schedule {', '.join(m['schedules'])}: not fired locally)" if m["schedules"] else "")
             for logical, m in p.state_machines.items()
         ]
-        lines += [
-            f"  poller {s.queue_logical_id} -> {s.function} (batch {s.batch_size})" for s in p.queue_sources
-        ]
+        lines += [f"  poller {s.queue_logical_id} -> {s.function} (batch {s.batch_size})" for s in p.queue_sources]
         return lines
 
     def stop(self) -> None:

@@ -39,9 +39,7 @@ def _role_arn(iam: Any, name: str, service: str) -> str:
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": TRUST[service], "Action": "sts:AssumeRole"}],
         }
-        return str(
-            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))["Role"]["Arn"]
-        )
+        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))["Role"]["Arn"])
 
 
 def _placeholder_zip() -> bytes:

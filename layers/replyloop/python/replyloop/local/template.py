@@ -159,9 +159,7 @@ class Resolver:
 
 
 def resources_of_type(template: Mapping[str, Any], *types: str) -> dict[str, dict[str, Any]]:
-    return {
-        name: spec for name, spec in (template.get("Resources") or {}).items() if spec.get("Type") in types
-    }
+    return {name: spec for name, spec in (template.get("Resources") or {}).items() if spec.get("Type") in types}
 
 
 def function_globals(template: Mapping[str, Any]) -> dict[str, Any]:

@@ -182,9 +182,7 @@ class InteractionView(ApiModel):
             created_at=interaction.created_at,
             created_by=interaction.created_by,
             feedback=FeedbackView.of(feedback) if feedback else None,
-            training_prompt=TrainingPromptView(prompt=prompt.prompt, rating=prompt.rating)
-            if prompt
-            else None,
+            training_prompt=TrainingPromptView(prompt=prompt.prompt, rating=prompt.rating) if prompt else None,
         )
 
 

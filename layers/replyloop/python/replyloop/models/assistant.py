@@ -145,9 +145,7 @@ class VersionStats(ApiModel):
             completion_tokens=summary.completion_tokens,
             cost_usd=round(summary.cost_usd, 6),
             daily_breakdown=[
-                VersionDay(
-                    date=d.day, useful=d.useful, total=d.total, interactions=d.interactions, snoozed=d.snoozed
-                )
+                VersionDay(date=d.day, useful=d.useful, total=d.total, interactions=d.interactions, snoozed=d.snoozed)
                 for d in summary.days
             ],
         )

@@ -87,9 +87,7 @@ def _score(
     from_logprobs = confidence_from_logprobs(first.token_logprobs or [])
     if from_logprobs is not None:
         return from_logprobs, "logprobs", []
-    extra = llm.complete(
-        messages, model=model, temperature=SAMPLING_TEMPERATURE, logprobs=False, n=samples - 1
-    )
+    extra = llm.complete(messages, model=model, temperature=SAMPLING_TEMPERATURE, logprobs=False, n=samples - 1)
     score = agreement([first.text, *(c.text for c in extra)])
     return (score if score is not None else 0.0), "agreement", extra
 
@@ -161,9 +159,7 @@ class NewVersion:
     trainer: str = "manual"
 
 
-def register_version(
-    registry: Registry, settings: LlmSettings, new: NewVersion, *, now: datetime
-) -> AssistantVersion:
+def register_version(registry: Registry, settings: LlmSettings, new: NewVersion, *, now: datetime) -> AssistantVersion:
     """A candidate version; model and prompt default to the active version's."""
     active, _ = active_assistant(registry, settings, now)
     prompt_version = new.prompt_version or active.prompt_version
@@ -186,9 +182,7 @@ def register_version(
     return version
 
 
-def activate_version(
-    registry: Registry, settings: LlmSettings, tag: str, *, now: datetime
-) -> AssistantVersion:
+def activate_version(registry: Registry, settings: LlmSettings, tag: str, *, now: datetime) -> AssistantVersion:
     """Make `tag` the active version (launch or roll back); the previous one is frozen."""
     previous, _ = active_assistant(registry, settings, now)
     version = registry.get_version(tag)
@@ -231,9 +225,7 @@ def compare_versions(
 # -- prompts --------------------------------------------------------------------------------------
 
 
-def list_prompt_versions(
-    registry: Registry, settings: LlmSettings, name: str, now: datetime
-) -> list[PromptVersion]:
+def list_prompt_versions(registry: Registry, settings: LlmSettings, name: str, now: datetime) -> list[PromptVersion]:
     active_assistant(registry, settings, now)
     versions = registry.list_prompt_versions(name)
     if not versions:

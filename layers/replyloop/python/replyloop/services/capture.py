@@ -71,9 +71,7 @@ def record_feedback(
             record.interaction, record.feedback, useful=useful, agent_reply=agent_reply, actor=actor, now=now
         )
         try:
-            store.save_capture(
-                CaptureWrite(interaction=record.interaction, is_new_interaction=False, feedback=change)
-            )
+            store.save_capture(CaptureWrite(interaction=record.interaction, is_new_interaction=False, feedback=change))
         except ConcurrentChangeError:
             continue
         return change.feedback

@@ -68,9 +68,7 @@ def invalid_request(error: RequestValidationError) -> Response:
 
 @app.exception_handler(RequestUnsupportedContentType)
 def unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
-    return _error(
-        HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send the body as JSON with 'Content-Type: application/json'."
-    )
+    return _error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Send the body as JSON with 'Content-Type: application/json'.")
 
 
 @app.exception_handler(NotFoundError)
@@ -96,9 +94,7 @@ def conflict(error: ConflictError) -> Response:
 @app.exception_handler(StorageError)
 def storage_unavailable(error: StorageError) -> Response:
     logger.exception("Storage failed")
-    return _error(
-        HTTPStatus.SERVICE_UNAVAILABLE, "The service could not reach its data store; try again shortly."
-    )
+    return _error(HTTPStatus.SERVICE_UNAVAILABLE, "The service could not reach its data store; try again shortly.")
 
 
 @app.exception_handler(LlmUnavailableError)

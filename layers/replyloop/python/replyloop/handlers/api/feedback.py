@@ -35,12 +35,8 @@ def list_replay(
     start: From = None,
     end: To = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Rows per page.")] = 20,
-    cursor: Annotated[
-        str | None, Query(max_length=2048, description="`nextCursor` of the previous page.")
-    ] = None,
-    order: Annotated[
-        Literal["newest", "oldest"], Query(description="Sort by the interaction's date.")
-    ] = "newest",
+    cursor: Annotated[str | None, Query(max_length=2048, description="`nextCursor` of the previous page.")] = None,
+    order: Annotated[Literal["newest", "oldest"], Query(description="Sort by the interaction's date.")] = "newest",
 ) -> ReplayPage:
     page = capture.list_replay(
         get_store(),
@@ -79,6 +75,4 @@ def usefulness_analytics(
         assistant_version=version,
         top_negative=top,
     )
-    return AnalyticsResponse.of(
-        result.start, result.end, result.assistant_version, result.summary, result.top_negative
-    )
+    return AnalyticsResponse.of(result.start, result.end, result.assistant_version, result.summary, result.top_negative)

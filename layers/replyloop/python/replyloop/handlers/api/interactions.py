@@ -58,9 +58,7 @@ def _now() -> datetime:
     responses=error_responses(),
 )
 def record_interaction(body: RecordInteractionRequest) -> tuple[RecordInteractionResponse, int]:
-    interaction = capture.record_interaction(
-        get_store(), _draft(body), actor=current_principal(router), now=_now()
-    )
+    interaction = capture.record_interaction(get_store(), _draft(body), actor=current_principal(router), now=_now())
     metrics.add_metric(name="InteractionsRecorded", unit=MetricUnit.Count, value=1)
     return RecordInteractionResponse.of(interaction), 201
 

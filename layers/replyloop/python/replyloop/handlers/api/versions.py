@@ -40,9 +40,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@router.get(
-    "/versions", middlewares=[require_admin], summary="Assistant versions", responses=error_responses()
-)
+@router.get("/versions", middlewares=[require_admin], summary="Assistant versions", responses=error_responses())
 def list_versions() -> VersionList:
     versions = assistant.list_versions(get_registry(), get_llm_settings(), _now())
     active = next(v.version_tag for v in versions if v.status.value == "active")
@@ -141,9 +139,7 @@ def diff_prompt_versions(
     from_version: Annotated[int, Query(alias="from", ge=1, description="The older version number.")],
     to_version: Annotated[int, Query(alias="to", ge=1, description="The newer version number.")],
 ) -> PromptDiff:
-    before, after, unified, words = assistant.diff_prompt_versions(
-        get_registry(), name, from_version, to_version
-    )
+    before, after, unified, words = assistant.diff_prompt_versions(get_registry(), name, from_version, to_version)
     return PromptDiff.model_validate(
         {
             "name": name,
