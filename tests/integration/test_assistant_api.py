@@ -152,7 +152,7 @@ def test_failure_categories_reach_the_prompt(api, stack):
     from replyloop.adapters.dynamodb import get_store
 
     get_store()._table.put_item(
-        Item={"pk": "CATEGORIES", "sk": "TOPIC#billing", "counts": {"wrong amount": 5, "tone": 2, "none": 0}}
+        Item={"pk": "CATEGORIES", "sk": "TOPIC#billing", "cat:wrong amount": 5, "cat:tone": 2, "cat:none": 0}
     )
     body = draft(api)
     assert body["failureCategories"] == ["wrong amount", "tone"]

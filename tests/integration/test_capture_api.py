@@ -129,14 +129,19 @@ def test_analytics_reads_counters_never_scans(api, dynamodb_calls):
         api("POST", "/api/feedback-replay", body={**DRAFT, "feedback": "no"})
     dynamodb_calls.clear()
     analytics(api, days=90)
-    assert dynamodb_calls == ["Query", "Query"]  # the day counters, then the latest "no" verdicts
+    # the day counters, the latest "no" verdicts, the failure categories per day
+    assert dynamodb_calls == ["Query", "Query", "Query"]
 
 
 def test_feedback_write_is_one_read_and_one_transaction(api, dynamodb_calls):
     interaction_id = record(api)
     dynamodb_calls.clear()
-    api("POST", f"/api/interactions/{interaction_id}/feedback", body={"useful": False})
+    api("POST", f"/api/interactions/{interaction_id}/feedback", body={"useful": True})
     assert dynamodb_calls == ["Query", "TransactWriteItems"]
+    dynamodb_calls.clear()
+    # A "no" also queues an explain job through the outbox: written in the transaction, cleared once sent.
+    api("POST", f"/api/interactions/{interaction_id}/feedback", body={"useful": False})
+    assert dynamodb_calls == ["Query", "TransactWriteItems", "DeleteItem"]
 
 
 def test_backdated_history_lands_on_its_day(api):

@@ -13,6 +13,7 @@ class Settings(BaseModel):
 
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
     max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=65_536, gt=0)
+    idempotency_table: str | None = Field(alias="IDEMPOTENCY_TABLE", default=None)
 
 
 @lru_cache(maxsize=1)

@@ -6,20 +6,34 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import BotoCoreError, ClientError
 
+from replyloop.adapters.keys import day_sk, format_timestamp, interaction_pk, parse_timestamp
+from replyloop.adapters.learning_items import (
+    LEADERBOARD,
+    categories_of,
+    category_attribute,
+    explanation_from_item,
+    explanation_item,
+    improvement_from_item,
+    improvement_item,
+    why_from_item,
+    why_item,
+)
 from replyloop.adapters.store import CaptureWrite, ConcurrentChangeError, ReplayQuery
 from replyloop.domain.analytics import interaction_counters
 from replyloop.domain.entities import (
     DailyStats,
+    Explanation,
     Feedback,
+    Improvement,
     Interaction,
     InteractionRecord,
     Page,
@@ -27,9 +41,11 @@ from replyloop.domain.entities import (
     TrainingExample,
     TrainingPrompt,
     Verdict,
+    WhyThisReply,
 )
 from replyloop.domain.errors import InvalidRequestError, StorageError
 from replyloop.domain.feedback import FeedbackChange
+from replyloop.domain.learning import Job, Step
 
 ALL_VERSIONS = "ALL"
 INDEX_SORT_KEY = "gsisk"
@@ -57,25 +73,8 @@ COUNTER_ATTRIBUTES = {
 FLOAT_COUNTERS = {"confidence_sum", "cost_usd"}
 
 
-def format_timestamp(moment: datetime) -> str:
-    """UTC, microseconds, `Z`: sorts as text in time order."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def interaction_pk(interaction_id: str) -> str:
-    return f"INTERACTION#{interaction_id}"
-
-
 def stats_pk(assistant_version: str | None) -> str:
     return f"STATS#{ALL_VERSIONS}" if assistant_version is None else f"STATS#VERSION#{assistant_version}"
-
-
-def day_sk(day: date) -> str:
-    return f"DAY#{day.isoformat()}"
 
 
 def index_sort_key(interaction: Interaction) -> str:
@@ -217,6 +216,9 @@ class DynamoStore:
             training_example=TrainingExample(interaction_id, example["prompt"], example["completion"])
             if example
             else None,
+            explanation=explanation_from_item(by_sk["EXPLANATION"]) if "EXPLANATION" in by_sk else None,
+            why=why_from_item(by_sk["WHY"]) if "WHY" in by_sk else None,
+            improvement=improvement_from_item(by_sk["IMPROVEMENT"]) if "IMPROVEMENT" in by_sk else None,
         )
 
     def list_replay(self, query: ReplayQuery) -> Page:
@@ -276,9 +278,157 @@ class DynamoStore:
     def failure_categories(self, topic: str, limit: int) -> list[str]:
         """The categories this topic's replies failed on most (counted by the explain worker)."""
         item = self._call(self._table.get_item, Key={"pk": "CATEGORIES", "sk": f"TOPIC#{topic}"}).get("Item")
-        counts = (item or {}).get("counts") or {}
-        ranked = sorted(counts.items(), key=lambda pair: (-int(pair[1]), pair[0]))
-        return [name for name, count in ranked[:limit] if int(count) > 0]
+        ranked = sorted(categories_of(item or {}).items(), key=lambda pair: (-pair[1], pair[0]))
+        return [name for name, _ in ranked[:limit]]
+
+    def known_categories(self) -> list[str]:
+        item = self._call(self._table.get_item, Key={"pk": "CATEGORIES", "sk": "ALL"}).get("Item")
+        return sorted(categories_of(item or {}))
+
+    def category_days(self, assistant_version: str | None, start: date, end: date) -> dict[date, dict[str, int]]:
+        """Failure categories per day (the interaction's day), all versions or one."""
+        partition = "CATSTATS#ALL" if assistant_version is None else f"CATSTATS#VERSION#{assistant_version}"
+        items = self._query(
+            KeyConditionExpression=Key("pk").eq(partition) & Key("sk").between(day_sk(start), day_sk(end))
+        )
+        return {date.fromisoformat(str(item["sk"]).removeprefix("DAY#")): categories_of(item) for item in items}
+
+    def leaderboard(self, category: str | None, start: date | None, end: date | None, limit: int) -> list[Improvement]:
+        """Kept improvements, highest score gain first; the date filter reads the gain-ordered index."""
+        index, attribute, partition = ("gsi2", "gsi2pk", LEADERBOARD)
+        if category:
+            index, attribute, partition = ("gsi3", "gsi3pk", f"{LEADERBOARD}#{category}")
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": Key(attribute).eq(partition),
+            "ScanIndexForward": False,
+        }
+        if start or end:
+            low = start.isoformat() if start else "0"
+            high = f"{end.isoformat()}~" if end else "~"
+            kwargs["FilterExpression"] = Attr("createdAt").between(low, high)
+        found: list[Improvement] = []
+        while len(found) < limit:
+            response = self._call(self._table.query, **kwargs)
+            found.extend(improvement_from_item(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found[:limit]
+
+    def save_explanation(
+        self, interaction: Interaction, explanation: Explanation, previous: Explanation | None
+    ) -> bool:
+        """Store it and move the category counts; False when this revision (or a later one) is already there."""
+        counts: dict[str, int] = {explanation.failure_category: 1}
+        if previous is not None:
+            counts[previous.failure_category] = counts.get(previous.failure_category, 0) - 1
+        counts = {name: delta for name, delta in counts.items() if delta}
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": explanation_item(explanation),
+                    "ConditionExpression": "attribute_not_exists(pk) OR revision < :revision",
+                    "ExpressionAttributeValues": {":revision": explanation.revision},
+                }
+            }
+        ]
+        if counts:
+            day = day_sk(interaction.day)
+            keys = [
+                ("CATEGORIES", "ALL"),
+                ("CATEGORIES", f"TOPIC#{explanation.topic}"),
+                ("CATSTATS#ALL", day),
+                (f"CATSTATS#VERSION#{interaction.assistant_version}", day),
+            ]
+            names = {f"#c{i}": category_attribute(name) for i, name in enumerate(counts)}
+            values = {f":c{i}": delta for i, delta in enumerate(counts.values())}
+            update = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
+            items += [
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": {"pk": pk, "sk": sk},
+                        "UpdateExpression": update,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+                for pk, sk in keys
+            ]
+        return self._transact_once(items)
+
+    def pending_jobs(self, older_than: datetime, limit: int) -> list[Job]:
+        """Outbox entries not confirmed sent by `older_than`. Sent jobs are deleted, so the partition stays small."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(OUTBOX),
+            "FilterExpression": Attr("queuedAt").lt(format_timestamp(older_than)),
+        }
+        jobs: list[Job] = []
+        while len(jobs) < limit:
+            response = self._call(self._table.query, **kwargs)
+            jobs.extend(job_from_outbox(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return jobs[:limit]
+
+    def job_sent(self, job: Job) -> None:
+        """The job reached its queue: drop it from the outbox."""
+        self._call(self._table.delete_item, Key={"pk": OUTBOX, "sk": job.key})
+
+    def record_job_failure(self, message_id: str, error: str, now: datetime) -> None:
+        """The last error of a queue message, kept 30 days for DLQ inspection."""
+        self._call(
+            self._table.update_item,
+            Key={"pk": f"JOBFAILURE#{message_id}", "sk": "LAST"},
+            UpdateExpression="SET #error = :error, failedAt = :now, expiresAt = :expires ADD attempts :one",
+            ExpressionAttributeNames={"#error": "error"},
+            ExpressionAttributeValues={
+                ":error": error[:2000],
+                ":now": format_timestamp(now),
+                ":expires": int(now.timestamp()) + 30 * 86400,
+                ":one": 1,
+            },
+        )
+
+    def job_failure(self, message_id: str) -> dict[str, Any] | None:
+        item = self._call(self._table.get_item, Key={"pk": f"JOBFAILURE#{message_id}", "sk": "LAST"}).get("Item")
+        if not item:
+            return None
+        return {"error": item["error"], "failedAt": item["failedAt"], "attempts": int(item["attempts"])}
+
+    def save_why(self, why: WhyThisReply) -> None:
+        self._call(self._table.put_item, Item=why_item(why))
+
+    def save_improvement(self, interaction: Interaction, improvement: Improvement) -> bool:
+        """Store it; False when this revision (or a later one) is already there."""
+        return self._transact_once(
+            [
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": improvement_item(interaction, improvement),
+                        "ConditionExpression": "attribute_not_exists(pk) OR revision < :revision",
+                        "ExpressionAttributeValues": {":revision": improvement.revision},
+                    }
+                }
+            ]
+        )
+
+    def _transact_once(self, items: list[dict[str, Any]]) -> bool:
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                codes = [reason.get("Code") for reason in error.response.get("CancellationReasons") or []]
+                if codes and codes[0] == "ConditionalCheckFailed":
+                    return False
+            raise StorageError("The data store could not save the result") from error
+        except BotoCoreError as error:
+            raise StorageError("The data store could not save the result") from error
+        return True
 
     def review_queue(self, limit: int, cursor: str | None) -> tuple[list[Interaction], str | None]:
         """Snoozed drafts still waiting for a verdict, oldest first."""
@@ -305,6 +455,15 @@ class DynamoStore:
         counters: dict[str, float] = interaction_counters(interaction) if write.is_new_interaction else {}
         if change is not None and not change.unchanged:
             items.extend(self._feedback_items(interaction, change))
+            if change.explain_job is not None:
+                items.append(
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": outbox_item(change.explain_job, now=change.feedback.submitted_at),
+                        }
+                    }
+                )
             for name, delta in change.counter_deltas.items():
                 counters[name] = counters.get(name, 0) + delta
         counters = {name: delta for name, delta in counters.items() if delta}
@@ -452,6 +611,25 @@ class DynamoStore:
         except BotoCoreError as error:
             raise StorageError("The data store could not answer") from error
         return result
+
+
+OUTBOX = "OUTBOX"
+
+
+def outbox_item(job: Job, now: datetime) -> dict[str, Any]:
+    """Written in the verdict's transaction: the job survives even if queueing it fails afterwards."""
+    return {
+        "pk": OUTBOX,
+        "sk": job.key,
+        "queuedAt": format_timestamp(now),
+        "interactionId": job.interaction_id,
+        "step": job.step.value,
+        "revision": job.revision,
+    }
+
+
+def job_from_outbox(item: Mapping[str, Any]) -> Job:
+    return Job(str(item["interactionId"]), Step(str(item["step"])), int(item["revision"]))
 
 
 @lru_cache(maxsize=1)

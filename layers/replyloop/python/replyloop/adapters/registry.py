@@ -11,7 +11,7 @@ import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
 
-from replyloop.adapters.dynamodb import format_timestamp, parse_timestamp
+from replyloop.adapters.keys import format_timestamp, parse_timestamp
 from replyloop.domain.errors import ConflictError, StorageError
 from replyloop.domain.prompts import Exemplar, PromptVersion
 from replyloop.domain.versions import AssistantVersion, VersionStatus

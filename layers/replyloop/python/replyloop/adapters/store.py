@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal, Protocol
 
 from replyloop.domain.entities import DailyStats, Interaction, InteractionRecord, Page, ReplayRow, Verdict
 from replyloop.domain.feedback import FeedbackChange
+from replyloop.domain.learning import Job
 
 
 class ConcurrentChangeError(Exception):
@@ -48,5 +49,11 @@ class Store(Protocol):
     ) -> list[ReplayRow]: ...
 
     def failure_categories(self, topic: str, limit: int) -> list[str]: ...
+
+    def category_days(self, assistant_version: str | None, start: date, end: date) -> dict[date, dict[str, int]]: ...
+
+    def job_sent(self, job: Job) -> None: ...
+
+    def pending_jobs(self, older_than: datetime, limit: int) -> list[Job]: ...
 
     def review_queue(self, limit: int, cursor: str | None) -> tuple[list[Interaction], str | None]: ...

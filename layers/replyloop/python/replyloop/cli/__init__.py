@@ -54,7 +54,14 @@ def dev() -> None:
     default=None,
     help="SAM template to build the stack from (default: ./template.yaml or the checkout's).",
 )
-def start(port: int, host: str, aws_port: int, template: Path | None) -> None:
+@click.option(
+    "--visibility-timeout",
+    type=click.IntRange(0, 43200),
+    default=None,
+    help="Local testing only: use this SQS visibility timeout (seconds) instead of the template's, "
+    "so failed jobs retry and reach their DLQ in seconds.",
+)
+def start(port: int, host: str, aws_port: int, template: Path | None, visibility_timeout: int | None) -> None:
     """Start the local stack in the foreground; Ctrl-C stops it.
 
     Creates every table, queue and bucket of template.yaml in an in-memory moto server, serves the
@@ -65,7 +72,13 @@ def start(port: int, host: str, aws_port: int, template: Path | None) -> None:
     from replyloop.local.template import TemplateError
 
     try:
-        stack = LocalStack(template=template or find_template(), host=host, port=port, aws_port=aws_port)
+        stack = LocalStack(
+            template=template or find_template(),
+            host=host,
+            port=port,
+            aws_port=aws_port,
+            visibility_timeout=visibility_timeout,
+        )
         click.echo(f"Starting replyloop {__version__} from {stack.template} ...", err=True)
         stack.start()
     except (TemplateError, OSError) as error:

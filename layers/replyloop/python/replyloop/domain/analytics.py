@@ -90,3 +90,23 @@ def summarise(stats: Iterable[DailyStats], start: date, end: date) -> Usefulness
         completion_tokens=sum(d.completion_tokens for d in days),
         cost_usd=sum(d.cost_usd for d in days),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryTrend:
+    category: str
+    count: int
+    days: list[tuple[date, int]]
+
+
+def top_categories(per_day: dict[date, dict[str, int]], start: date, end: date, limit: int = 5) -> list[CategoryTrend]:
+    """The window's most frequent failure categories, each with a count for every day."""
+    totals: dict[str, int] = {}
+    for counts in per_day.values():
+        for name, count in counts.items():
+            totals[name] = totals.get(name, 0) + count
+    ranked = sorted((item for item in totals.items() if item[1] > 0), key=lambda item: (-item[1], item[0]))
+    return [
+        CategoryTrend(name, total, [(day, per_day.get(day, {}).get(name, 0)) for day in day_range(start, end)])
+        for name, total in ranked[:limit]
+    ]

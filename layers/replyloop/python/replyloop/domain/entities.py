@@ -100,6 +100,65 @@ class DailyStats:
 
 
 @dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a reply failed, and its failure category (from the explain worker)."""
+
+    interaction_id: str
+    revision: int
+    explanation: str
+    failure_category: str
+    topic: str
+    model: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WhyThisReply:
+    """ "Why this reply?": tone, content and helpfulness of the AI reply."""
+
+    interaction_id: str
+    tone: str
+    content: str
+    helpfulness: str
+    model: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    accuracy: int
+    completeness: int
+    tone: int
+    helpfulness: int
+    comments: str
+
+    @property
+    def overall(self) -> float:
+        return (self.accuracy + self.completeness + self.tone + self.helpfulness) / 4
+
+
+@dataclass(frozen=True, slots=True)
+class Improvement:
+    """A corrected reply with the judge's scores; `rejected_reason` when it was not kept."""
+
+    interaction_id: str
+    revision: int
+    original_reply: str
+    corrected_reply: str
+    rationale: str
+    original_score: Score
+    corrected_score: Score
+    agent_score: Score | None
+    score_gain_estimate: float
+    failure_category: str | None
+    prompt_id: str
+    model: str
+    created_at: datetime
+    rejected_reason: str | None = None
+    message: str = ""  # the customer's message (the leaderboard's "prompt")
+
+
+@dataclass(frozen=True, slots=True)
 class InteractionRecord:
     """Everything stored about one interaction (the replay panel's data)."""
 
@@ -107,6 +166,9 @@ class InteractionRecord:
     feedback: Feedback | None = None
     training_prompt: TrainingPrompt | None = None
     training_example: TrainingExample | None = None
+    explanation: Explanation | None = None
+    why: WhyThisReply | None = None
+    improvement: Improvement | None = None
 
 
 @dataclass(frozen=True, slots=True)

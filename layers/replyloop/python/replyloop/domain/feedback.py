@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from replyloop.domain.entities import Feedback, Interaction, TrainingExample, TrainingPrompt, Verdict
+from replyloop.domain.learning import Job, Step
+from replyloop.domain.text import delimit
 
 COUNTER_NAMES = ("interactions", "total", "useful", "not_useful", "overrides")
 
@@ -40,12 +42,6 @@ def counter_deltas(previous: Feedback | None, current: Feedback) -> dict[str, in
     return {name: value for name, value in deltas.items() if value}
 
 
-def delimit(tag: str, text: str) -> list[str]:
-    """Wrap untrusted text in <tag>...</tag>, neutralising any copy of the tags inside it."""
-    inner = text.replace(f"<{tag}>", f"&lt;{tag}&gt;").replace(f"</{tag}>", f"&lt;/{tag}&gt;")
-    return [f"<{tag}>", inner, f"</{tag}>"]
-
-
 def build_training_prompt(interaction: Interaction, verdict: Verdict, agent_reply: str | None) -> str:
     """The seeds' `buildTrainingPrompt`: the exchange and the verdict, the agent's reply on "no".
 
@@ -73,6 +69,7 @@ class FeedbackChange:
     training_example: TrainingExample | None
     counter_deltas: dict[str, int]
     unchanged: bool
+    explain_job: Job | None = None  # a new "no" verdict asks the explain worker why the reply failed
 
 
 def plan_feedback(
@@ -122,4 +119,7 @@ def plan_feedback(
         training_example=example,
         counter_deltas={} if unchanged else counter_deltas(previous, feedback),
         unchanged=unchanged,
+        explain_job=None
+        if unchanged or verdict.useful
+        else Job(interaction.interaction_id, Step.EXPLAIN, feedback.revision),
     )

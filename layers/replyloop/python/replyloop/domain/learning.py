@@ -9,7 +9,7 @@ from difflib import SequenceMatcher
 from enum import StrEnum
 
 from replyloop.domain.entities import Feedback, Interaction
-from replyloop.domain.feedback import delimit
+from replyloop.domain.text import delimit
 
 KNOWN_CATEGORIES = (
     "incorrect information",

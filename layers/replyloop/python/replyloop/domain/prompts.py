@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from replyloop.domain.feedback import delimit
+from replyloop.domain.text import delimit
 
 DEFAULT_PROMPT_NAME = "reply"
 DEFAULT_PROMPT_TEXT = (

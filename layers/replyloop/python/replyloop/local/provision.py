@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,6 +62,24 @@ class QueueSource:
     batching_window_seconds: int
 
 
+@dataclass(frozen=True)
+class FunctionSchedule:
+    """A `Schedule` event with a rate: the local stack invokes the function that often."""
+
+    function: str
+    expression: str
+    seconds: int
+
+
+def rate_seconds(expression: str) -> int | None:
+    """`rate(5 minutes)` -> 300; cron expressions are not run locally (None)."""
+    found = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
+    if not found:
+        return None
+    unit = {"minute": 60, "hour": 3600, "day": 86400}[found.group(2).rstrip("s")]
+    return int(found.group(1)) * unit
+
+
 @dataclass
 class FunctionSpec:
     logical_id: str
@@ -107,6 +126,7 @@ class Provisioned:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     routes: list[HttpRoute] = field(default_factory=list)
     queue_sources: list[QueueSource] = field(default_factory=list)
+    schedules: list[FunctionSchedule] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     # Physical Lambda name -> logical id, for functions registered in moto (state machine tasks).
     lambda_names: dict[str, str] = field(default_factory=dict)
@@ -137,6 +157,7 @@ def provision(
     stack_name: str = "replyloop-local",
     region: str = "us-east-1",
     account_id: str = "123456789012",
+    visibility_timeout: int | None = None,
 ) -> Provisioned:
     """Create every table, queue and bucket of the template and describe its functions.
 
@@ -146,7 +167,7 @@ def provision(
     resolver = Resolver(template, region=region, account_id=account_id, stack_name=stack_name)
     result = Provisioned()
     _create_tables(template, session, resolver, result, stack_name)
-    _create_queues(template, session, resolver, result, stack_name)
+    _create_queues(template, session, resolver, result, stack_name, visibility_timeout)
     _create_buckets(template, session, resolver, result, stack_name)
     if resources_of_type(template, "AWS::Serverless::StateMachine"):
         result.lambda_names = register_functions(template, session, resolver, stack_name)
@@ -183,7 +204,10 @@ def _create_tables(template: Any, session: Any, resolver: Resolver, result: Prov
         resolver.attributes[(logical_id, "Arn")] = arn
 
 
-def _create_queues(template: Any, session: Any, resolver: Resolver, result: Provisioned, stack: str) -> None:
+def _create_queues(
+    template: Any, session: Any, resolver: Resolver, result: Provisioned, stack: str, visibility: int | None
+) -> None:
+    """Queues, dead-letter queues first. `visibility` overrides every VisibilityTimeout (local testing only)."""
     client = session.client("sqs")
     pending = dict(resources_of_type(template, "AWS::SQS::Queue"))
     while pending:
@@ -201,6 +225,9 @@ def _create_queues(template: Any, session: Any, resolver: Resolver, result: Prov
                 for key in QUEUE_ATTRIBUTES
                 if key in props
             }
+            if visibility is not None:
+                props["VisibilityTimeout"] = visibility
+                attributes["VisibilityTimeout"] = str(visibility)
             redrive = props.get("RedrivePolicy")
             if redrive:
                 attributes["RedrivePolicy"] = json.dumps(redrive)
@@ -277,6 +304,11 @@ def _describe_functions(template: Any, root: Path, resolver: Resolver, result: P
                         function=logical_id,
                     )
                 )
+            elif kind in ("Schedule", "ScheduleV2"):
+                expression = str(event_props.get("Schedule") or event_props.get("ScheduleExpression") or "")
+                seconds = rate_seconds(expression)
+                if seconds:
+                    result.schedules.append(FunctionSchedule(logical_id, expression, seconds))
             elif kind == "SQS":
                 queue = event_props.get("Queue") or {}
                 target = queue.get("Fn::GetAtt", [None])[0] if isinstance(queue, dict) else None

@@ -12,6 +12,7 @@ import os
 import socket
 import sys
 import threading
+import traceback
 import urllib.request
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -69,6 +70,7 @@ class LocalStack:
     port: int = 3000
     aws_port: int = 0
     home: Path | None = None
+    visibility_timeout: int | None = None
     log: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr, flush=True))
     provisioned: Provisioned | None = None
     aws_endpoint: str = ""
@@ -100,7 +102,7 @@ class LocalStack:
         import boto3
 
         session = boto3.Session(region_name=REGION)
-        self.provisioned = provision(self.template, session, region=REGION)
+        self.provisioned = provision(self.template, session, region=REGION, visibility_timeout=self.visibility_timeout)
         # The developer's own LLM settings win over the template's (empty) defaults.
         llm_overrides = {name: os.environ[name] for name in LLM_VARIABLES if os.environ.get(name)}
         os.environ.update(self.provisioned.shared_environment())
@@ -109,6 +111,7 @@ class LocalStack:
         self._start_gateway()
         self._start_state_machine_tasks()
         self._start_pollers(session)
+        self._start_schedules()
         self._write_state()
 
     def _start_llm(self) -> None:
@@ -177,6 +180,23 @@ class LocalStack:
             )
             poller.start()
             self._pollers.append(poller)
+
+    def _start_schedules(self) -> None:
+        """Invoke each function with a `rate(...)` schedule that often, as EventBridge would."""
+        assert self.provisioned is not None
+        stop = threading.Event()
+        self._cleanup.callback(stop.set)
+        for schedule in self.provisioned.schedules:
+
+            def tick(schedule: Any = schedule) -> None:
+                while not stop.wait(schedule.seconds):
+                    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+                    try:
+                        self.runner.invoke(schedule.function, event)
+                    except Exception:
+                        self.log(f"{schedule.function} failed on its schedule:\n{traceback.format_exc()}")
+
+            threading.Thread(target=tick, name=f"schedule-{schedule.function}", daemon=True).start()
 
     def _state_path(self) -> Path:
         from replyloop.local.tokens import replyloop_home

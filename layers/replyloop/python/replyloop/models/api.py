@@ -16,8 +16,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from replyloop.domain.analytics import UsefulnessSummary
-from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, ReplayRow
+from replyloop.domain.analytics import CategoryTrend, UsefulnessSummary
+from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, ReplayRow, Score
 
 MAX_TEXT = 8_000
 
@@ -150,6 +150,41 @@ class TrainingPromptView(ApiModel):
     rating: int
 
 
+class ScoreView(ApiModel):
+    accuracy: int
+    completeness: int
+    tone: int
+    helpfulness: int
+    overall: float
+    comments: str
+
+    @classmethod
+    def of(cls, score: Score | None) -> ScoreView | None:
+        if score is None:
+            return None
+        return cls(
+            accuracy=score.accuracy,
+            completeness=score.completeness,
+            tone=score.tone,
+            helpfulness=score.helpfulness,
+            overall=score.overall,
+            comments=score.comments,
+        )
+
+
+class JudgeScoresView(ApiModel):
+    original: ScoreView | None
+    corrected: ScoreView | None
+    agent: ScoreView | None
+
+
+class WhyThisReplyView(ApiModel):
+    tone: str
+    content: str
+    helpfulness: str
+    created_at: datetime
+
+
 class InteractionView(ApiModel):
     """The replay panel: one interaction and everything learned from it."""
 
@@ -165,11 +200,23 @@ class InteractionView(ApiModel):
     created_by: str
     feedback: FeedbackView | None
     training_prompt: TrainingPromptView | None
+    snoozed: bool
+    explanation: str | None = Field(description="Why the reply failed (explain worker), once it has run.")
+    failure_category: str | None
+    why_this_reply: WhyThisReplyView | None
+    corrected_reply: str | None = Field(description="The improved reply (correct worker), once it has run.")
+    improvement_rationale: str | None
+    improvement_rejected_reason: str | None = Field(
+        description="Set when the corrected reply was not kept (near-copy of the agent's, or no better)."
+    )
+    score_gain_estimate: float | None
+    judge_scores: JudgeScoresView | None
 
     @classmethod
     def of(cls, record: InteractionRecord) -> InteractionView:
         interaction, feedback = record.interaction, record.feedback
         prompt = record.training_prompt
+        explanation, why, improvement = record.explanation, record.why, record.improvement
         return cls(
             interaction_id=interaction.interaction_id,
             message=interaction.message,
@@ -183,6 +230,25 @@ class InteractionView(ApiModel):
             created_by=interaction.created_by,
             feedback=FeedbackView.of(feedback) if feedback else None,
             training_prompt=TrainingPromptView(prompt=prompt.prompt, rating=prompt.rating) if prompt else None,
+            snoozed=interaction.snoozed,
+            explanation=explanation.explanation if explanation else None,
+            failure_category=explanation.failure_category if explanation else None,
+            why_this_reply=WhyThisReplyView(
+                tone=why.tone, content=why.content, helpfulness=why.helpfulness, created_at=why.created_at
+            )
+            if why
+            else None,
+            corrected_reply=improvement.corrected_reply if improvement else None,
+            improvement_rationale=improvement.rationale if improvement else None,
+            improvement_rejected_reason=improvement.rejected_reason if improvement else None,
+            score_gain_estimate=improvement.score_gain_estimate if improvement else None,
+            judge_scores=JudgeScoresView(
+                original=ScoreView.of(improvement.original_score),
+                corrected=ScoreView.of(improvement.corrected_score),
+                agent=ScoreView.of(improvement.agent_score),
+            )
+            if improvement
+            else None,
         )
 
 
@@ -252,6 +318,9 @@ class AnalyticsResponse(ApiModel):
     interactions: int = Field(description="Interactions drafted or recorded in the window.")
     daily_breakdown: list[DailyBreakdown]
     top_negative_messages: list[NegativeMessage]
+    failure_categories: list[CategoryFigure] = Field(
+        default_factory=list, description="Top failure categories in the window, with their daily counts."
+    )
 
     @classmethod
     def of(
@@ -261,6 +330,7 @@ class AnalyticsResponse(ApiModel):
         version: str | None,
         summary: UsefulnessSummary,
         negatives: list[ReplayRow],
+        categories: list[CategoryTrend] | None = None,
     ) -> AnalyticsResponse:
         return cls.model_validate(
             {
@@ -295,6 +365,14 @@ class AnalyticsResponse(ApiModel):
                     )
                     for row in negatives
                 ],
+                "failure_categories": [
+                    CategoryFigure(
+                        category=trend.category,
+                        count=trend.count,
+                        trend=[CategoryDay(date=day, count=count) for day, count in trend.days],
+                    )
+                    for trend in categories or []
+                ],
             }
         )
 
@@ -307,3 +385,36 @@ class ErrorDetail(ApiModel):
 class ErrorResponse(ApiModel):
     message: str = Field(description="What went wrong, and what to do about it.")
     errors: list[ErrorDetail] | None = None
+
+
+class JobAccepted(ApiModel):
+    interaction_id: str
+    step: Literal["explain", "why", "correct"]
+    revision: int
+    status_url: str = Field(description="GET it to see the result once the worker has run.")
+
+
+class LeaderboardItem(ApiModel):
+    interaction_id: str
+    prompt: str = Field(description="The customer's message the reply answered.")
+    original_reply: str
+    corrected_reply: str
+    score_gain_estimate: float
+    failure_category: str | None
+    created_at: datetime
+    link: str
+
+
+class Leaderboard(ApiModel):
+    items: list[LeaderboardItem]
+
+
+class CategoryDay(ApiModel):
+    date: date
+    count: int
+
+
+class CategoryFigure(ApiModel):
+    category: str
+    count: int
+    trend: list[CategoryDay]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from replyloop.adapters.queue import JobQueue
 from replyloop.adapters.store import CaptureWrite, ConcurrentChangeError, ReplayQuery, Store
-from replyloop.domain.analytics import UsefulnessSummary, summarise
+from replyloop.domain.analytics import CategoryTrend, UsefulnessSummary, summarise, top_categories
 from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, Page, ReplayRow
-from replyloop.domain.errors import ConflictError, InvalidRequestError, NotFoundError
+from replyloop.domain.errors import ConflictError, InvalidRequestError, NotFoundError, StorageError
 from replyloop.domain.feedback import plan_feedback
+from replyloop.domain.learning import Job
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_ASSISTANT_VERSION = "external"
 MAX_WRITE_ATTEMPTS = 3
@@ -53,6 +58,31 @@ def record_interaction(store: Store, draft: NewInteraction, *, actor: str, now: 
     return interaction
 
 
+def dispatch(store: Store, queue: JobQueue | None, job: Job | None) -> None:
+    """Queue a job the verdict's transaction put in the outbox, then clear it from the outbox.
+
+    If queueing fails the verdict still stands: the job stays in the outbox and the outbox sweeper
+    sends it later. Sending twice is harmless - workers are idempotent on the job's business key.
+    """
+    if job is None or queue is None:
+        return
+    try:
+        queue.send(job)
+        store.job_sent(job)
+    except StorageError:
+        logger.warning("Job left in the outbox for the sweeper", extra={"job": job.key}, exc_info=True)
+
+
+def sweep_outbox(store: Store, queue: JobQueue, *, now: datetime, grace_seconds: int = 120, limit: int = 500) -> int:
+    """Send every outbox job older than the grace period; returns how many were sent."""
+    sent = 0
+    for job in store.pending_jobs(now - timedelta(seconds=grace_seconds), limit):
+        queue.send(job)
+        store.job_sent(job)
+        sent += 1
+    return sent
+
+
 def record_feedback(
     store: Store,
     interaction_id: str,
@@ -61,6 +91,7 @@ def record_feedback(
     agent_reply: str | None,
     actor: str,
     now: datetime,
+    queue: JobQueue | None = None,
 ) -> Feedback:
     """Record (or change) the verdict on an interaction; counts move, never double."""
     for _ in range(MAX_WRITE_ATTEMPTS):
@@ -74,6 +105,7 @@ def record_feedback(
             store.save_capture(CaptureWrite(interaction=record.interaction, is_new_interaction=False, feedback=change))
         except ConcurrentChangeError:
             continue
+        dispatch(store, queue, change.explain_job)
         return change.feedback
     raise ConflictError("The verdict was changed by someone else at the same moment; please try again.")
 
@@ -86,11 +118,13 @@ def record_feedback_log(
     agent_reply: str | None,
     actor: str,
     now: datetime,
+    queue: JobQueue | None = None,
 ) -> tuple[Interaction, Feedback]:
     """The seeds' one-call form: interaction and verdict stored together, atomically."""
     interaction = _build_interaction(draft, actor, now)
     change = plan_feedback(interaction, None, useful=useful, agent_reply=agent_reply, actor=actor, now=now)
     store.save_capture(CaptureWrite(interaction=interaction, is_new_interaction=True, feedback=change))
+    dispatch(store, queue, change.explain_job)
     return interaction, change.feedback
 
 
@@ -118,6 +152,7 @@ class Analytics:
     assistant_version: str | None
     summary: UsefulnessSummary
     top_negative: list[ReplayRow]
+    categories: list[CategoryTrend]
 
 
 def usefulness_analytics(
@@ -138,10 +173,12 @@ def usefulness_analytics(
         raise InvalidRequestError(f"A window covers at most {MAX_ANALYTICS_DAYS} days.")
     stats = store.daily_stats(assistant_version, start, end)
     negatives = store.latest_not_useful(assistant_version, start, end, top_negative) if top_negative else []
+    categories = top_categories(store.category_days(assistant_version, start, end), start, end)
     return Analytics(
         start=start,
         end=end,
         assistant_version=assistant_version,
         summary=summarise(stats, start, end),
         top_negative=negatives,
+        categories=categories,
     )

@@ -75,4 +75,6 @@ def usefulness_analytics(
         assistant_version=version,
         top_negative=top,
     )
-    return AnalyticsResponse.of(result.start, result.end, result.assistant_version, result.summary, result.top_negative)
+    return AnalyticsResponse.of(
+        result.start, result.end, result.assistant_version, result.summary, result.top_negative, result.categories
+    )

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from replyloop.adapters.dynamodb import get_store
+from replyloop.adapters.queue import get_job_queue
 from replyloop.domain.auth import Role
 from replyloop.domain.errors import ForbiddenError
 from replyloop.handlers.api.responses import error_responses
@@ -87,6 +88,7 @@ def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> Fee
         agent_reply=body.agent_reply,
         actor=current_principal(router),
         now=_now(),
+        queue=get_job_queue(),
     )
     metrics.add_metric(name="FeedbackRecorded", unit=MetricUnit.Count, value=1)
     return FeedbackResponse.of(feedback)
@@ -106,6 +108,7 @@ def record_feedback_log(body: FeedbackLogRequest) -> tuple[FeedbackLogResponse, 
         agent_reply=body.agent_reply,
         actor=current_principal(router),
         now=_now(),
+        queue=get_job_queue(),
     )
     metrics.add_metric(name="FeedbackRecorded", unit=MetricUnit.Count, value=1)
     response = FeedbackLogResponse(
