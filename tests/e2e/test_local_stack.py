@@ -37,11 +37,15 @@ def run_cli(*args: str, env: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def local_stack(tmp_path_factory) -> Iterator[dict[str, str]]:
-    home = tmp_path_factory.mktemp("e2e-home")
-    env = {**os.environ, "REPLYLOOP_HOME": str(home)}
+    yield from start_stack(tmp_path_factory.mktemp("e2e-home"))
+
+
+def start_stack(home: Path, *args: str, **extra_env: str) -> Iterator[dict[str, str]]:
+    """`replyloop dev start` as a user runs it; yields its URL and environment, then stops it with Ctrl-C."""
+    env = {**os.environ, "REPLYLOOP_HOME": str(home), **extra_env}
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "replyloop", "dev", "start", "--port", "0"],
+        [sys.executable, "-m", "replyloop", "dev", "start", "--port", "0", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

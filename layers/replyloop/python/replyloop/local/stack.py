@@ -37,7 +37,14 @@ LOCAL_ENVIRONMENT = {
 }
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 STATE_FILE = "local-stack.json"
-LLM_VARIABLES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DRAFT_MODEL", "CONFIDENCE_THRESHOLD")
+LLM_VARIABLES = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "DRAFT_MODEL",
+    "CONFIDENCE_THRESHOLD",
+    "LLM_MAX_RETRIES",
+    "LLM_TIMEOUT_SECONDS",
+)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,0 +1,1 @@
+"""Operator tools (DLQ inspection and replay), used by the CLI against a local or deployed stack."""
