@@ -14,7 +14,7 @@ export SAM_CLI_TELEMETRY := 0
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-dev: setup ## Set up, then run the whole system locally (Ctrl-C stops)
+dev: $(STAMP) ## Set up, then run the whole system locally (Ctrl-C stops)
 	$(BIN)/replyloop dev start
 
 setup: $(STAMP) $(SAM) ## Create .venv with replyloop and its dev tools, and a separate venv for sam
