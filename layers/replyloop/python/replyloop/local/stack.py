@@ -249,6 +249,9 @@ class LocalStack:
             for logical, m in p.state_machines.items()
         ]
         lines += [f"  poller {s.queue_logical_id} -> {s.function} (batch {s.batch_size})" for s in p.queue_sources]
+        lines += [f"  schedule {s.function} {s.expression}" for s in p.schedules]
+        if self.visibility_timeout is not None:
+            lines.append(f"  (local testing) every queue's visibility timeout is {self.visibility_timeout} s")
         return lines
 
     def stop(self) -> None:
