@@ -149,3 +149,39 @@ def test_drafts_come_from_the_offline_model_over_loopback(local_stack):
     assert body["snoozed"] is True  # nothing like it in any exemplar: the offline model holds, unsure
     status, queue = request(f"{url}/api/review-queue?limit=100", token=admin)
     assert body["interactionId"] in [item["interactionId"] for item in queue["items"]]
+
+
+def test_the_stress_test_harness_reports_and_guards_drift(local_stack):
+    env = json.loads(local_stack["env"])
+    url = local_stack["url"]
+    admin = run_cli("dev", "token", "--role", "admin", env=env).strip()
+    request(f"{url}/api/versions", "POST", {"versionTag": "bare", "promptVersion": 1}, admin)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "replyloop",
+            "stress-test",
+            "--url",
+            url,
+            "--simulate",
+            "20",
+            "--candidate",
+            "bare",
+            "--concurrency",
+            "4",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = json.loads(done.stdout)
+    assert report["cases"] == 20
+    assert report["wins"] + report["losses"] + report["ties"] == 20
+    # The bare v1 prompt has no exemplars: it loses to the seeded active version, and the guard says so.
+    assert report["lossShare"] > 0.5
+    assert done.returncode == 3
+    assert "Drift guard" in done.stderr

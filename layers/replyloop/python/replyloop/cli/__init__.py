@@ -326,3 +326,140 @@ def dlq_replay(queue_name: str, stack_name: str | None, dry_run: bool) -> None:
 
         moved, method = replay(sqs, pair, progress)
     click.echo(f"Replayed {moved} dead {queue_name} jobs ({'native SQS redrive' if method == 'redrive' else 'copy'}).")
+
+
+def _token(url: str, token: str | None, role: Role = Role.ADMIN) -> str:
+    """The given token; or, for a stack on this machine, a dev token signed with the local key."""
+    if token:
+        return token
+    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+    if host in ("127.0.0.1", "localhost", "[::1]"):
+        from replyloop.local.tokens import issue_token
+
+        return issue_token(role, username="dev-cli")
+    raise click.ClickException(
+        f"{url} is not a local stack: pass --token (or set REPLYLOOP_TOKEN) with an admin token."
+    )
+
+
+TOKEN_OPTION = click.option(
+    "--token",
+    envvar="REPLYLOOP_TOKEN",
+    default=None,
+    help="Bearer token (default for a local stack: a dev admin token).",
+)
+
+
+@main.command("stress-test")
+@URL_OPTION
+@TOKEN_OPTION
+@click.option("--candidate", default=None, help="Version to test (default: the newest candidate version).")
+@click.option("--baseline", default=None, help="Version to compare with (default: the active version).")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=7,
+    show_default=True,
+    help="Use the last N days of real 'not useful' verdicts.",
+)
+@click.option(
+    "--simulate",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Use N simulated queries from the demo data set instead of real ones.",
+)
+@click.option(
+    "--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True, help="At most this many queries."
+)
+@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Queries in flight.")
+@click.option(
+    "--max-loss-share",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Exit with code 3 when the candidate loses on more than this share of queries (drift guard).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def stress_test(
+    url: str,
+    token: str | None,
+    candidate: str | None,
+    baseline: str | None,
+    days: int,
+    simulate: int | None,
+    limit: int,
+    concurrency: int,
+    max_loss_share: float,
+    as_json: bool,
+) -> None:
+    """Run queries through two assistant versions, judge both on one rubric, and report.
+
+    \b
+    Exit codes: 0 the candidate held up; 3 it lost on more than --max-loss-share of the queries;
+    1 the run could not be done.
+    """
+    import time
+
+    from replyloop.operations.stress_test import failed_queries, run_all, simulated_queries
+
+    client = ApiClient(url, _token(url, token), timeout=120)
+    try:
+        versions = client.get("/api/versions")["items"]
+        if candidate is None:
+            candidates = [v for v in versions if v["status"] == "candidate"]
+            if not candidates:
+                raise click.ClickException("No candidate version to test: register one or pass --candidate.")
+            candidate = candidates[-1]["versionTag"]
+        queries = simulated_queries(min(simulate, limit)) if simulate else failed_queries(client, days, limit)
+        if not queries:
+            raise click.ClickException(f"No 'not useful' verdicts in the last {days} days; try --simulate N.")
+        source = f"simulated x{len(queries)}" if simulate else f"failed queries, last {days} days"
+        run = client.post(
+            "/api/stress-tests",
+            {"baseline": baseline, "candidate": candidate, "source": source, "planned": len(queries)},
+        )
+        started = time.monotonic()
+        with click.progressbar(
+            length=len(queries), label=f"{run['baseline']} vs {run['candidate']}", file=sys.stderr
+        ) as bar:
+            for _ in run_all(client, run["runId"], queries, concurrency, bar.update):
+                pass
+        summary = client.post(
+            f"/api/stress-tests/{run['runId']}/finish", {"durationSeconds": round(time.monotonic() - started, 3)}
+        )
+    except ApiError as error:
+        raise click.ClickException(str(error)) from error
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"runId": run["runId"], "baseline": run["baseline"], "candidate": run["candidate"], **summary}, indent=2
+            )
+        )
+    else:
+        _print_report(run, summary)
+    if summary["lossShare"] > max_loss_share:
+        click.echo(
+            f"Drift guard: {run['candidate']} lost on {summary['lossShare']:.0%} of queries "
+            f"(limit {max_loss_share:.0%}).",
+            err=True,
+        )
+        sys.exit(3)
+
+
+def _print_report(run: dict[str, Any], summary: dict[str, Any]) -> None:
+    base, cand = run["baseline"], run["candidate"]
+    click.echo(f"Stress test {run['runId']}: {cand} (candidate) vs {base} (baseline), {summary['cases']} queries")
+    click.echo(f"  mean score      {base}: {summary['baselineMean']}   {cand}: {summary['candidateMean']}")
+    click.echo(
+        f"  win/loss/tie    {summary['wins']}/{summary['losses']}/{summary['ties']}  "
+        f"(loss share {summary['lossShare']:.0%})"
+    )
+    for name, key in ((base, "baselineDistribution"), (cand, "candidateDistribution")):
+        bars = " ".join(f"{bucket}:{count}" for bucket, count in summary[key].items())
+        click.echo(f"  scores {name:8} {bars}")
+    click.echo(
+        f"  tokens {summary['tokens']}   cost ${summary['costUsd']:.4f}   "
+        f"throughput {summary['throughputPerSecond']}/s over {summary['durationSeconds']} s"
+    )
+    for case in summary["worstRegressions"]:
+        click.echo(f"  regression {case['evalScore']:+.2f}: {case['message'][:80]!r}")

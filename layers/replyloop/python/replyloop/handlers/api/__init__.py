@@ -25,7 +25,7 @@ from replyloop.domain.errors import (
     NotFoundError,
     StorageError,
 )
-from replyloop.handlers.api import assistant, feedback, interactions, learning, versions
+from replyloop.handlers.api import assistant, feedback, interactions, learning, stress, versions
 from replyloop.handlers.observability import logger, metrics, tracer
 from replyloop.settings import get_settings
 
@@ -35,6 +35,7 @@ app.include_router(feedback.router, prefix="/api")
 app.include_router(assistant.router, prefix="/api")
 app.include_router(versions.router, prefix="/api")
 app.include_router(learning.router, prefix="/api")
+app.include_router(stress.router, prefix="/api")
 app.enable_swagger(
     path="/docs",
     title="replyloop API",

@@ -1,0 +1,107 @@
+"""Stress tests (admin): a client sends queries, the API runs both versions and keeps the log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from replyloop.adapters.llm import get_llm, get_llm_settings
+from replyloop.adapters.registry import get_registry
+from replyloop.adapters.stress_log import get_stress_log
+from replyloop.domain.errors import NotFoundError
+from replyloop.domain.stress import summarise
+from replyloop.handlers.api.responses import error_responses
+from replyloop.handlers.api.security import require_admin
+from replyloop.models.stress import (
+    CaseView,
+    FinishStressTest,
+    NewStressTest,
+    StressCase,
+    StressTestCreated,
+    StressTestList,
+    StressTestView,
+    SummaryView,
+)
+from replyloop.services import assistant, evaluation
+
+router = APIGatewayHttpRouter()
+RunId = Annotated[str, Path(pattern=r"^[a-f0-9]{32}$", description="The stress test's id.")]
+
+
+@router.post(
+    "/stress-tests", middlewares=[require_admin], summary="Start a stress test", responses=error_responses(404)
+)
+def start_stress_test(body: NewStressTest) -> tuple[StressTestCreated, int]:
+    now = datetime.now(UTC)
+    baseline = body.baseline or assistant.active_assistant(get_registry(), get_llm_settings(), now)[0].version_tag
+    for tag in (baseline, body.candidate):
+        if get_registry().get_version(tag) is None:
+            raise NotFoundError(f"No assistant version {tag!r}.")
+    run_id = uuid.uuid4().hex
+    get_stress_log().create_run(run_id, baseline, body.candidate, body.source, body.planned, now)
+    return StressTestCreated(run_id=run_id, baseline=baseline, candidate=body.candidate), 201
+
+
+@router.post(
+    "/stress-tests/<run_id>/cases",
+    middlewares=[require_admin],
+    summary="Run one query through both versions, judge both, log it",
+    responses=error_responses(404, 503),
+)
+def run_stress_case(run_id: RunId, body: StressCase) -> CaseView:
+    run = get_stress_log().get_run(run_id)
+    result = evaluation.run_case(
+        get_registry(),
+        get_llm(),
+        get_llm_settings(),
+        baseline=run["baseline"],
+        candidate=run["candidate"],
+        message=body.message,
+        reference=body.reference_reply,
+        interaction_id=body.interaction_id,
+        case=body.case_id,
+    )
+    get_stress_log().save_case(run_id, result)
+    return CaseView.of(result)
+
+
+@router.post(
+    "/stress-tests/<run_id>/finish",
+    middlewares=[require_admin],
+    summary="Close the run and summarise it",
+    responses=error_responses(404),
+)
+def finish_stress_test(run_id: RunId, body: FinishStressTest) -> SummaryView:
+    log = get_stress_log()
+    summary = summarise(log.cases(run_id))
+    log.complete_run(run_id, summary, body.duration_seconds, datetime.now(UTC))
+    return SummaryView.of(summary, body.duration_seconds)
+
+
+@router.get(
+    "/stress-tests", middlewares=[require_admin], summary="Stress test runs, newest first", responses=error_responses()
+)
+def list_stress_tests(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> StressTestList:
+    return StressTestList(items=get_stress_log().list_runs(limit))
+
+
+@router.get(
+    "/stress-tests/<run_id>",
+    middlewares=[require_admin],
+    summary="One stress test: its summary and every query's result",
+    responses=error_responses(404),
+)
+def get_stress_test(run_id: RunId) -> StressTestView:
+    log = get_stress_log()
+    run = log.get_run(run_id)
+    cases = log.cases(run_id)
+    duration = (run.get("summary") or {}).get("duration_seconds")
+    return StressTestView(
+        run=run,
+        summary=SummaryView.of(summarise(cases), duration) if cases else None,
+        cases=[CaseView.of(case) for case in cases],
+    )

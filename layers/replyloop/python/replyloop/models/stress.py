@@ -1,0 +1,116 @@
+"""HTTP models of stress tests."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from replyloop.domain.stress import CaseResult, StressSummary
+from replyloop.models.api import INTERACTION_ID_PATTERN, ApiModel, OptionalText, RequestModel, Text, VersionTag
+
+
+class NewStressTest(RequestModel):
+    baseline: VersionTag | None = Field(default=None, description="Defaults to the active version.")
+    candidate: VersionTag
+    source: Annotated[str, StringConstraints(max_length=200)] = "manual"
+    planned: int = Field(default=0, ge=0, le=1_000_000, description="How many queries the client will send.")
+
+
+class StressTestCreated(ApiModel):
+    run_id: str
+    baseline: str
+    candidate: str
+
+
+class StressCase(RequestModel):
+    case_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = Field(
+        default=None, description="The client's id for this query; sending it again overwrites, never duplicates."
+    )
+    message: Text
+    reference_reply: OptionalText | None = Field(default=None, description="The agent's reply, judged as correct.")
+    interaction_id: Annotated[str, StringConstraints(pattern=INTERACTION_ID_PATTERN)] | None = None
+
+
+class CaseView(ApiModel):
+    case_id: str
+    interaction_id: str | None
+    message: str
+    baseline_reply: str
+    candidate_reply: str
+    baseline_score: float
+    candidate_score: float
+    eval_score: float
+    improved: bool
+    outcome: str
+    comments: str
+    tokens: int
+    cost_usd: float
+
+    @classmethod
+    def of(cls, result: CaseResult) -> CaseView:
+        return cls(
+            case_id=result.case_id,
+            interaction_id=result.interaction_id,
+            message=result.message,
+            baseline_reply=result.baseline_reply,
+            candidate_reply=result.candidate_reply,
+            baseline_score=result.baseline_score,
+            candidate_score=result.candidate_score,
+            eval_score=result.eval_score,
+            improved=result.improved,
+            outcome=result.outcome,
+            comments=result.comments,
+            tokens=result.tokens,
+            cost_usd=result.cost_usd,
+        )
+
+
+class FinishStressTest(RequestModel):
+    duration_seconds: float = Field(ge=0, description="Wall time the client spent, for throughput.")
+
+
+class SummaryView(ApiModel):
+    cases: int
+    baseline_mean: float | None
+    candidate_mean: float | None
+    baseline_distribution: dict[int, int]
+    candidate_distribution: dict[int, int]
+    wins: int
+    losses: int
+    ties: int
+    loss_share: float
+    tokens: int
+    cost_usd: float
+    duration_seconds: float | None = None
+    throughput_per_second: float | None = None
+    worst_regressions: list[CaseView]
+
+    @classmethod
+    def of(cls, summary: StressSummary, duration: float | None) -> SummaryView:
+        return cls(
+            cases=summary.cases,
+            baseline_mean=summary.baseline_mean,
+            candidate_mean=summary.candidate_mean,
+            baseline_distribution=summary.baseline_distribution,
+            candidate_distribution=summary.candidate_distribution,
+            wins=summary.wins,
+            losses=summary.losses,
+            ties=summary.ties,
+            loss_share=round(summary.loss_share, 4),
+            tokens=summary.tokens,
+            cost_usd=summary.cost_usd,
+            duration_seconds=duration,
+            throughput_per_second=round(summary.cases / duration, 3) if duration else None,
+            worst_regressions=[CaseView.of(r) for r in summary.worst_regressions],
+        )
+
+
+class StressTestView(ApiModel):
+    run: dict[str, Any]
+    summary: SummaryView | None
+    cases: list[CaseView]
+
+
+class StressTestList(ApiModel):
+    items: list[dict[str, Any]]
