@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev setup test lint typecheck validate unit integration e2e fuzz seed token build clean help
+.PHONY: dev setup test lint typecheck validate unit integration e2e fuzz bench bench-smoke seed token build clean help
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,8 +31,15 @@ $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==$(SAM_CLI_VERSION)"
 
-test: setup lint typecheck validate ## Lint, type-check, validate the template, run every test
+test: setup lint typecheck validate ## Lint, type-check, validate the template, run every test, smoke the benchmarks
 	$(BIN)/pytest
+	$(BIN)/python bench/run.py --smoke
+
+bench: $(STAMP) ## Benchmarks at full size (minutes): ratios against baselines measured in the same run
+	$(BIN)/python bench/run.py --json bench/results.json
+
+bench-smoke: $(STAMP) ## Benchmarks at small sizes (seconds): checks they still run
+	$(BIN)/python bench/run.py --smoke
 
 lint: $(STAMP) ## ruff check + format check
 	$(BIN)/ruff check .

@@ -29,6 +29,9 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
 
 def _clear_caches() -> None:
     """Factories cache what they build per process (per Lambda container); tests start clean."""
+    from replyloop.handlers import workers
+
+    workers._idempotent_job.cache_clear()
     for cached in (
         get_settings,
         dynamodb.get_store,

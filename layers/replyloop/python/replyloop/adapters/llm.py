@@ -13,12 +13,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-import openai
 from pydantic import BaseModel, ConfigDict, Field
 
 from replyloop.domain.errors import ReplyloopError
+
+if TYPE_CHECKING:
+    import openai
+
+# `openai` is imported on first use, not at import time: it is the heaviest import of the product
+# (about 0.6 s) and most invocations of the api function never call a model (bench/run.py, cold start).
 
 DEFAULT_PRICES = {  # USD per million tokens: [input, output]
     "gpt-4o-mini": [0.15, 0.60],
@@ -117,6 +122,8 @@ class OpenAILlm:
         n: int = 1,
         max_tokens: int = 600,
     ) -> list[Completion]:
+        import openai
+
         want_logprobs = logprobs and model not in self._no_logprobs
         try:
             response = self._create(messages, model, temperature, want_logprobs, n, max_tokens)
@@ -168,6 +175,8 @@ class OpenAILlm:
         self, messages: list[dict[str, str]], *, model: str, output: type[Output], temperature: float = 0.0
     ) -> tuple[Output, Completion]:
         """A structured output parsed into `output` (the SDK sends it as a strict JSON schema)."""
+        import openai
+
         try:
             response = _call(
                 self._client.chat.completions.parse,
@@ -195,6 +204,8 @@ class OpenAILlm:
 
 def _call(operation: Callable[..., Any], **arguments: Any) -> Any:
     """Call the SDK (which has already retried); turn what is not the request's fault into one error."""
+    import openai
+
     try:
         return operation(**arguments)
     except (openai.APITimeoutError, openai.APIConnectionError) as error:
@@ -216,6 +227,8 @@ def _api_key(settings: LlmSettings) -> str | None:
 
 
 def build_llm(settings: LlmSettings) -> OpenAILlm:
+    import openai
+
     key = _api_key(settings)
     if key is None and not settings.base_url:
         import httpx2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -129,8 +130,15 @@ def _correct(
         )
         return _score(scores)
 
-    original_score, corrected_score = judge(interaction.ai_reply), judge(corrected.reply)
-    agent_score = judge(agent_reply) if agent_reply else None
+    # The three judgements are independent: run them at once.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        original_future, corrected_future = (
+            pool.submit(judge, interaction.ai_reply),
+            pool.submit(judge, corrected.reply),
+        )
+        agent_future = pool.submit(judge, agent_reply) if agent_reply else None
+        original_score, corrected_score = original_future.result(), corrected_future.result()
+        agent_score = agent_future.result() if agent_future else None
     rejected = None
     if near_copy(corrected.reply, agent_reply):
         rejected = "near-copy of the agent's reply"

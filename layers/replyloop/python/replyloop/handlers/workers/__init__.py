@@ -3,19 +3,22 @@
 Each record is a job `{"interactionId", "step", "revision"}`. Powertools' BatchProcessor reports
 partial failures, so one bad message never fails its batch; Powertools idempotency is keyed on the
 job's business key (interaction + step + revision), never the SQS message id, because a message
-replayed from its DLQ arrives with a new id. A failed record's error is logged and written next to
+replayed from its DLQ arrives with a new id. Records of one batch are processed concurrently
+(AsyncBatchProcessor, each record's blocking work in a thread), so ten slow LLM calls take about as
+long as one. A failed record's error is logged and written next to
 its message id so an operator inspecting the DLQ sees why (`replyloop dlq show`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
@@ -45,7 +48,7 @@ class JobMessage(BaseModel):
     revision: int = Field(ge=0)
 
 
-class RecordingBatchProcessor(BatchProcessor):
+class RecordingBatchProcessor(AsyncBatchProcessor):
     """Writes each failure's error next to its message id, for whoever inspects the DLQ."""
 
     def failure_handler(self, record: Any, exception: Any) -> Any:
@@ -85,8 +88,13 @@ def _idempotent_job() -> Any:
     return idempotent_function(data_keyword_argument="job", persistence_store=persistence, config=IDEMPOTENCY)(_do_job)
 
 
+async def record_handler(record: SQSRecord) -> dict[str, str]:
+    """Records of a batch run concurrently (their LLM calls overlap); each in a thread of its own."""
+    return await asyncio.to_thread(handle_record, record)
+
+
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> dict[str, str]:
+def handle_record(record: SQSRecord) -> dict[str, str]:
     try:
         message = JobMessage.model_validate(json.loads(record.body))
     except (ValueError, ValidationError) as error:
@@ -103,4 +111,6 @@ def record_handler(record: SQSRecord) -> dict[str, str]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     IDEMPOTENCY.register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return async_process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
