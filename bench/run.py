@@ -110,7 +110,8 @@ def bench_cold_start(smoke: bool) -> None:
             ours / baseline,
             1.25,
             f"{ours * 1000:.0f} ms vs {baseline * 1000:.0f} ms for a bare Powertools HTTP handler + boto3",
-            "the handler imports more than the bare one (see detail)",
+            "Powertools Tracer loads the X-Ray SDK at import (0.15-0.3 s) and the handler imports its models, "
+            "routes and boto3 resources; openai is already deferred to first use",
         )
 
 
@@ -267,7 +268,7 @@ def _fill(count: int) -> None:
     per_day: dict[date, dict[str, int]] = {}
     with store._table.batch_writer() as batch:
         for index in range(count):
-            created = today - timedelta(days=index % 30, seconds=index)
+            created = today - timedelta(days=index % 30, seconds=index % 3600)
             interaction = Interaction(f"i{index:07d}", f"message {index}", "reply", "v1", created, "bench")
             verdict = Verdict.NOT_USEFUL if index % 3 == 0 else Verdict.USEFUL
             feedback = Feedback(interaction.interaction_id, verdict, created, "bench", 1, "agent reply")

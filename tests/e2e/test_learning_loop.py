@@ -25,12 +25,14 @@ class SwitchableModel:
     def __init__(self) -> None:
         self.crashing = True
         self.refused = 0
+        self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         if self.crashing and b"CRASH" in raw:
-            self.refused += 1
+            with self.lock:  # requests arrive on several threads at once
+                self.refused += 1
             start_response("500 Internal Server Error", [("Content-Type", "application/json")])
             return [json.dumps({"error": {"message": "injected crash", "type": "server_error"}}).encode()]
         import io
@@ -53,22 +55,23 @@ def model():
 def stack(tmp_path_factory, model):
     yield from start_stack(
         tmp_path_factory.mktemp("loop-home"),
+        # Longer than the pollers' 1 s batching window, so every receive is one attempt.
         "--visibility-timeout",
-        "1",
+        "2",
         OPENAI_BASE_URL=model.url,
         OPENAI_API_KEY="test",
         LLM_MAX_RETRIES="0",
     )
 
 
-def wait_until(check, timeout: float, what: str):
+def wait_until(check, timeout: float, what: str, show=lambda: ""):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()
         if result:
             return result
         time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}: {show()}")
 
 
 def test_every_negative_verdict_is_explained_and_improved_once_even_after_a_crash(stack, model):
@@ -104,9 +107,10 @@ def test_every_negative_verdict_is_explained_and_improved_once_even_after_a_cras
         lambda: f"explain  dead {CRASHING:6}" in run_cli("dlq", "list", env=env),
         90,
         "the crashing jobs to reach the explain DLQ",
+        lambda: run_cli("dlq", "list", env=env) + f" refused={model.refused}\n" + "".join(stack["stderr"][-60:]),
     )
-    assert model.refused >= CRASHING * 5  # every receive was tried, up to maxReceiveCount
     shown = run_cli("dlq", "show", "--queue", "explain", env=env)
+    assert model.refused >= CRASHING * 5  # every receive was tried, up to maxReceiveCount
     assert shown.count("last error: LlmUnavailableError") == CRASHING
 
     model.crashing = False

@@ -63,7 +63,7 @@ def start_stack(home: Path, *args: str, **extra_env: str) -> Iterator[dict[str, 
         pytest.fail(f"the stack did not become ready: {''.join(stderr)}")
     assert ready.startswith("replyloop is ready: API http://127.0.0.1:"), ready
     url = ready.split("API ", 1)[1].split()[0].removesuffix("/api")
-    info = {"url": url, "home": str(home), "ready": ready, "env": json.dumps(env)}
+    info = {"url": url, "home": str(home), "ready": ready, "env": json.dumps(env), "stderr": stderr}
     yield info
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0

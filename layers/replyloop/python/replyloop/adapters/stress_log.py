@@ -127,14 +127,22 @@ class DynamoStressLog:
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def complete_run(self, run_id: str, summary: StressSummary, duration_seconds: float, now: datetime) -> None:
+        """Store the summary; NotFoundError when there is no such run."""
         stored = {
             **{key: value for key, value in asdict(summary).items() if key != "worst_regressions"},
             "worst_regressions": [result.case_id for result in summary.worst_regressions],
             "loss_share": summary.loss_share,
             "duration_seconds": duration_seconds,
         }
-        self._run(
-            self._table.update_item,
+        try:
+            self._update_summary(run_id, stored, now)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise NotFoundError(f"No stress test {run_id!r}.") from error
+            raise StorageError("The data store could not answer") from error
+
+    def _update_summary(self, run_id: str, stored: dict[str, Any], now: datetime) -> None:
+        self._table.update_item(
             Key={"pk": _run_pk(run_id), "sk": "RUN"},
             UpdateExpression="SET #status = :done, finishedAt = :now, summary = :summary",
             ConditionExpression="attribute_exists(pk)",

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from replyloop.adapters.dynamodb import get_store
 from replyloop.adapters.queue import get_job_queue
-from replyloop.handlers.observability import logger, metrics, tracer
+from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.services.capture import sweep_outbox
 
 
@@ -18,6 +18,7 @@ from replyloop.services.capture import sweep_outbox
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    discard_unpublished_metrics()
     sent = sweep_outbox(get_store(), get_job_queue(), now=datetime.now(UTC))
     metrics.add_metric(name="OutboxJobsSent", unit=MetricUnit.Count, value=sent)
     if sent:

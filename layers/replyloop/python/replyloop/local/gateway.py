@@ -55,20 +55,27 @@ class LambdaContext:
 
 
 class FunctionRunner:
-    """Invokes a function's handler in-process, one invocation at a time per function.
+    """Invokes a function's handler in-process, one invocation at a time per handler.
 
-    A Lambda instance serves one event at a time and Powertools keeps per-event state in module
-    globals, so concurrent calls to the same function are serialised here.
+    A Lambda instance serves one event at a time, and Powertools keeps per-event state in module
+    globals (the resolver's current event, a batch processor's results). In AWS every function has a
+    process of its own; here functions that share a handler (the explain and correct workers) share
+    those globals too, so invocations are serialised per handler, not merely per function.
     """
 
     def __init__(self, functions: dict[str, FunctionSpec]) -> None:
         self._functions = functions
-        self._locks = {name: threading.Lock() for name in functions}
+        self._locks: dict[int, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock_for(self, entry: Callable[..., Any]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(id(entry), threading.Lock())
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         spec = self._functions[function]
         entry = spec.entry_point()
-        with self._locks[function]:
+        with self._lock_for(entry):
             return entry(event, LambdaContext(function_name=function, timeout_seconds=spec.timeout))
 
 

@@ -74,23 +74,28 @@ class QueuePoller:
         self._thread: threading.Thread | None = None
 
     def _receive_batch(self) -> list[dict[str, Any]]:
-        """Up to BatchSize messages, waiting at most MaximumBatchingWindowInSeconds to fill it."""
-        messages: list[dict[str, Any]] = []
+        """Up to BatchSize messages, waiting at most MaximumBatchingWindowInSeconds to fill it.
+
+        A message whose visibility timeout runs out while the window is still open is received again;
+        it stays in the batch once, with its newest receipt handle (the only one that can delete it).
+        """
+        batch: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + self.source.batching_window_seconds
-        while len(messages) < self.source.batch_size:
+        while len(batch) < self.source.batch_size:
             received = self.sqs.receive_message(
                 QueueUrl=self.queue.url,
-                MaxNumberOfMessages=min(MAX_RECEIVE, self.source.batch_size - len(messages)),
-                WaitTimeSeconds=0 if messages else self.wait_seconds,
+                MaxNumberOfMessages=min(MAX_RECEIVE, self.source.batch_size - len(batch)),
+                WaitTimeSeconds=0 if batch else self.wait_seconds,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
-            messages.extend(received)
-            if not messages or time.monotonic() >= deadline:
+            for message in received:
+                batch[message["MessageId"]] = message
+            if not batch or time.monotonic() >= deadline:
                 break
             if not received:
                 self._stop.wait(0.05)
-        return messages
+        return list(batch.values())
 
     def poll_once(self) -> int:
         """Deliver one batch; returns how many messages were delivered (0 when the queue was empty)."""

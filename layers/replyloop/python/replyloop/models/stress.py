@@ -67,7 +67,9 @@ class CaseView(ApiModel):
 
 
 class FinishStressTest(RequestModel):
-    duration_seconds: float = Field(ge=0, description="Wall time the client spent, for throughput.")
+    duration_seconds: float = Field(
+        ge=0, le=30 * 86400, allow_inf_nan=False, description="Wall time the client spent, for throughput."
+    )
 
 
 class SummaryView(ApiModel):

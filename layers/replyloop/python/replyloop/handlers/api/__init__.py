@@ -26,7 +26,7 @@ from replyloop.domain.errors import (
     StorageError,
 )
 from replyloop.handlers.api import assistant, feedback, interactions, learning, stress, versions
-from replyloop.handlers.observability import logger, metrics, tracer
+from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.settings import get_settings
 
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -150,6 +150,7 @@ def _refuse_before_parsing(event: dict[str, Any]) -> Response | None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    discard_unpublished_metrics()
     refused = _refuse_before_parsing(event)
     if refused is not None:
         return _as_proxy_response(refused)

@@ -33,7 +33,7 @@ from replyloop.adapters.dynamodb import get_store
 from replyloop.adapters.llm import get_llm, get_llm_settings
 from replyloop.adapters.queue import get_job_queue
 from replyloop.domain.learning import Job, Step
-from replyloop.handlers.observability import logger, metrics, tracer
+from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.services.learning import run_job
 from replyloop.settings import get_settings
 
@@ -110,6 +110,7 @@ def handle_record(record: SQSRecord) -> dict[str, str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    discard_unpublished_metrics()
     IDEMPOTENCY.register_lambda_context(context)
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
