@@ -157,7 +157,11 @@ class MotoStack:
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()
-        self.process.wait(timeout=30)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # a busy server thread can outlive SIGTERM
+            self.process.wait(timeout=10)
         os.environ.pop("AWS_ENDPOINT_URL", None)
         _clear_caches()
 
