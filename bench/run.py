@@ -167,22 +167,9 @@ class MotoStack:
 
 
 def _clear_caches() -> None:
-    from replyloop.adapters import dynamodb, llm, queue, registry, stress_log
-    from replyloop.handlers import workers
-    from replyloop.settings import get_settings
+    from replyloop.caches import clear_all
 
-    workers._idempotent_job.cache_clear()
-
-    for cached in (
-        get_settings,
-        dynamodb.get_store,
-        registry.get_registry,
-        llm.get_llm,
-        llm.get_llm_settings,
-        queue.get_job_queue,
-        stress_log.get_stress_log,
-    ):
-        cached.cache_clear()
+    clear_all()
 
 
 def http_event(method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> dict[str, Any]:

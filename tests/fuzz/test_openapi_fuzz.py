@@ -11,12 +11,11 @@ from hypothesis import HealthCheck, settings
 from moto import mock_aws
 from schemathesis.checks import not_a_server_error
 
-from replyloop.adapters import dynamodb
+from replyloop.caches import clear_all
 from replyloop.domain.auth import Role
 from replyloop.local.gateway import FunctionRunner, Gateway
 from replyloop.local.provision import provision
 from replyloop.local.tokens import issue_token
-from replyloop.settings import get_settings
 from tests.conftest import TEMPLATE
 
 
@@ -28,8 +27,7 @@ def gateway(tmp_path_factory):
         provisioned = provision(TEMPLATE, boto3.Session(region_name="us-east-1"))
         for key, value in provisioned.shared_environment().items():
             patch.setenv(key, value)
-        get_settings.cache_clear()
-        dynamodb.get_store.cache_clear()
+        clear_all()
         # A crash's traceback goes to stderr, which pytest shows next to the failing case.
         app = Gateway(
             provisioned.routes,
@@ -40,8 +38,7 @@ def gateway(tmp_path_factory):
         app.admin_token = issue_token(Role.ADMIN, home=home)  # type: ignore[attr-defined]
         yield app
     patch.undo()
-    get_settings.cache_clear()
-    dynamodb.get_store.cache_clear()
+    clear_all()
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from replyloop.adapters import dynamodb, llm, registry
+from replyloop.adapters import dynamodb
+from replyloop.caches import clear_all
 from replyloop.local.provision import Provisioned, provision
-from replyloop.settings import get_settings
 from tests.conftest import TEMPLATE
 from tests.helpers import ApiResult, call, http_event
 
@@ -29,17 +29,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Provisioned]:
 
 def _clear_caches() -> None:
     """Factories cache what they build per process (per Lambda container); tests start clean."""
-    from replyloop.handlers import workers
-
-    workers._idempotent_job.cache_clear()
-    for cached in (
-        get_settings,
-        dynamodb.get_store,
-        registry.get_registry,
-        llm.get_llm,
-        llm.get_llm_settings,
-    ):
-        cached.cache_clear()
+    clear_all()
 
 
 @pytest.fixture
