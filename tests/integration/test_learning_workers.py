@@ -86,6 +86,12 @@ def test_a_no_verdict_is_explained_then_corrected(api, sqs, stack, worker):
     assert view["judgeScores"]["original"]["accuracy"] >= 1
     assert view["scoreGainEstimate"] is not None
 
+    from replyloop.adapters.dynamodb import get_store
+
+    stored = get_store().get_record(interaction_id)
+    assert stored.explanation.tokens > 0  # token usage is recorded on every model call's result
+    assert stored.improvement.tokens > stored.explanation.tokens  # the correction plus three judgements
+
 
 def test_a_replayed_job_creates_nothing_twice(api, sqs, stack, worker):
     from replyloop.adapters.dynamodb import get_store

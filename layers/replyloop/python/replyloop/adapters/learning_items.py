@@ -37,6 +37,8 @@ def explanation_item(explanation: Explanation) -> dict[str, Any]:
         "topic": explanation.topic,
         "model": explanation.model,
         "createdAt": format_timestamp(explanation.created_at),
+        "tokens": explanation.tokens,
+        "costUsd": Decimal(str(round(explanation.cost_usd, 8))),
     }
 
 
@@ -49,6 +51,8 @@ def explanation_from_item(item: Mapping[str, Any]) -> Explanation:
         topic=str(item["topic"]),
         model=str(item.get("model", "")),
         created_at=parse_timestamp(str(item["createdAt"])),
+        tokens=int(item.get("tokens", 0)),
+        cost_usd=float(item.get("costUsd", 0)),
     )
 
 
@@ -127,6 +131,8 @@ def improvement_item(interaction: Interaction, improvement: Improvement) -> dict
         "model": improvement.model,
         "createdAt": format_timestamp(improvement.created_at),
         "rejectedReason": improvement.rejected_reason,
+        "tokens": improvement.tokens,
+        "costUsd": Decimal(str(round(improvement.cost_usd, 8))),
     }
     if improvement.rejected_reason is None:
         # Only kept improvements rank on the leaderboard (sparse indexes gsi2, and gsi3 per category).
@@ -155,4 +161,6 @@ def improvement_from_item(item: Mapping[str, Any]) -> Improvement:
         created_at=parse_timestamp(str(item["createdAt"])),
         rejected_reason=item.get("rejectedReason"),
         message=str(item.get("message", "")),
+        tokens=int(item.get("tokens", 0)),
+        cost_usd=float(item.get("costUsd", 0)),
     )

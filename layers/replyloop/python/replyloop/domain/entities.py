@@ -110,6 +110,8 @@ class Explanation:
     topic: str
     model: str
     created_at: datetime
+    tokens: int = 0  # prompt + completion tokens of the model calls that produced it
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,8 @@ class Improvement:
     created_at: datetime
     rejected_reason: str | None = None
     message: str = ""  # the customer's message (the leaderboard's "prompt")
+    tokens: int = 0  # prompt + completion tokens of the correction and the three judgements
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,8 @@ def _explain(
             topic=record.interaction.topic or detect_topic(record.interaction.message, output.topic or None),
             model=usage.model,
             created_at=now,
+            tokens=usage.prompt_tokens + usage.completion_tokens,
+            cost_usd=settings.cost_usd(usage.model, usage.prompt_tokens, usage.completion_tokens),
         )
         result = "done" if store.save_explanation(record.interaction, explanation, previous) else "already done"
     # Queue the correction even when the explanation was already there: a crash may have come in between,
@@ -124,10 +126,13 @@ def _correct(
         correct_messages(interaction, feedback, explanation), model=settings.draft_model, output=CorrectedReply
     )
 
+    calls = [usage]
+
     def judge(reply: str) -> Score:
-        scores, _ = llm.structured(
+        scores, judged = llm.structured(
             judge_messages(interaction.message, reply, agent_reply), model=settings.draft_model, output=JudgeScores
         )
+        calls.append(judged)
         return _score(scores)
 
     # The three judgements are independent: run them at once.
@@ -161,6 +166,8 @@ def _correct(
         created_at=now,
         rejected_reason=rejected,
         message=interaction.message,
+        tokens=sum(c.prompt_tokens + c.completion_tokens for c in calls),
+        cost_usd=sum(settings.cost_usd(c.model, c.prompt_tokens, c.completion_tokens) for c in calls),
     )
     return Outcome(job, "done" if store.save_improvement(interaction, improvement) else "already done")
 
