@@ -387,7 +387,7 @@ def _worker_batch_seconds(latency: float) -> float:
 
 
 def bench_worker_batch(smoke: bool) -> None:
-    latency = 0.5 if smoke else 2.0
+    latency = 1.0 if smoke else 2.0
     without = _worker_batch_seconds(0.0)
     with_latency = _worker_batch_seconds(latency)
     added = with_latency - without
