@@ -111,7 +111,7 @@ class DynamoStressLog:
         return {key: _plain(value) for key, value in item.items() if key not in ("pk", "sk", "gsi1pk", "gsisk")}
 
     def save_case(self, run_id: str, result: CaseResult) -> None:
-        self.get_run(run_id)
+        """Log one query's result; the caller has already read the run (it needs its versions)."""
         self._run(self._table.put_item, Item=case_item(run_id, result))
 
     def cases(self, run_id: str) -> list[CaseResult]:

@@ -7,7 +7,6 @@ anything else is a clear error rather than a silent guess.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -164,7 +163,3 @@ def resources_of_type(template: Mapping[str, Any], *types: str) -> dict[str, dic
 
 def function_globals(template: Mapping[str, Any]) -> dict[str, Any]:
     return dict(((template.get("Globals") or {}).get("Function")) or {})
-
-
-def to_json(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
