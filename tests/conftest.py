@@ -34,6 +34,11 @@ os.environ.update(
     }
 )
 
+# moto's DynamoDB is not safe under the concurrent writes the workers make; see moto_fidelity.
+from replyloop.local.moto_fidelity import serialise_dynamodb  # noqa: E402
+
+serialise_dynamodb()
+
 
 @pytest.fixture
 def replyloop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 
 def clear_all() -> None:
-    from replyloop.adapters import dynamodb, llm, queue, registry, stress_log
+    from replyloop.adapters import dynamodb, executions, llm, queue, registry, retrain_runs, stress_log
     from replyloop.handlers import workers
+    from replyloop.services import retrain
     from replyloop.settings import get_settings
 
     for cached in (
@@ -20,6 +21,9 @@ def clear_all() -> None:
         llm.get_llm_settings,
         queue.get_job_queue,
         stress_log.get_stress_log,
+        retrain_runs.get_retrain_runs,
+        executions.get_executions,
+        retrain.get_retrain_settings,
         workers._idempotent_job,
     ):
         cached.cache_clear()

@@ -109,6 +109,11 @@ class OpenAILlm:
         self._no_logprobs: set[str] = set()
 
     @property
+    def client(self) -> openai.OpenAI:
+        """The SDK client (files and fine-tuning jobs, for the openai trainer)."""
+        return self._client
+
+    @property
     def description(self) -> str:
         return self._description
 

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx2
 
@@ -304,6 +305,7 @@ def create_job(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         "result_files": [],
         "seed": int(body.get("seed") or 0),
         "trained_tokens": None,
+        "metadata": body.get("metadata"),
         "_examples": check_training_file(training["content"]),
         "_suffix": body.get("suffix") or "replyloop",
     }
@@ -347,11 +349,30 @@ def job_request(method: str, route: str) -> tuple[int, dict[str, Any]]:
         return 200, _public(job)
 
 
+def list_jobs(query: str) -> tuple[int, dict[str, Any]]:
+    """Newest first; `metadata[key]=value` filters as the API does."""
+    wanted = {
+        key[len("metadata[") : -1]: value
+        for key, value in parse_qsl(query)
+        if key.startswith("metadata[") and key.endswith("]")
+    }
+    with _LOCK:
+        jobs = [
+            _public(job)
+            for job in reversed(_JOBS.values())
+            if all((job.get("metadata") or {}).get(key) == value for key, value in wanted.items())
+        ]
+    return 200, {"object": "list", "data": jobs, "has_more": False}
+
+
 def handle(  # noqa: PLR0911 - one return per route
     method: str, path: str, body: Any, *, raw: bytes = b"", content_type: str = ""
 ) -> tuple[int, dict[str, Any]]:
     """One OpenAI API request: (method, path under the base URL, parsed JSON body) -> (status, JSON)."""
+    path, _, query = path.partition("?")
     route = path.rstrip("/").removeprefix("/v1")
+    if method == "GET" and route == "/fine_tuning/jobs":
+        return list_jobs(query)
     if method == "GET" and route == "/models":
         return 200, {
             "object": "list",
@@ -392,7 +413,10 @@ def _dispatch(method: str, path: str, raw: bytes, content_type: str) -> tuple[in
 
 def _handle_httpx(request: httpx2.Request) -> httpx2.Response:
     status, payload = _dispatch(
-        request.method, request.url.path, request.read(), request.headers.get("content-type", "")
+        request.method,
+        request.url.path + (f"?{request.url.query.decode()}" if request.url.query else ""),
+        request.read(),
+        request.headers.get("content-type", ""),
     )
     return httpx2.Response(status, json=payload)
 
@@ -407,7 +431,10 @@ def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     raw = environ["wsgi.input"].read(length) if length else b""
     status, payload = _dispatch(
-        environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), raw, environ.get("CONTENT_TYPE", "")
+        environ["REQUEST_METHOD"],
+        environ.get("PATH_INFO", "/") + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else ""),
+        raw,
+        environ.get("CONTENT_TYPE", ""),
     )
     data = json.dumps(payload).encode()
     start_response(

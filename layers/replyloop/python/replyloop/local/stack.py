@@ -94,6 +94,9 @@ class LocalStack:
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from replyloop.local.moto_fidelity import serialise_dynamodb
+
+        serialise_dynamodb()  # workers write concurrently; DynamoDB applies each request atomically
         # Werkzeug logs every request moto serves; the gateway writes its own access log instead.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

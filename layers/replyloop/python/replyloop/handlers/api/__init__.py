@@ -25,7 +25,7 @@ from replyloop.domain.errors import (
     NotFoundError,
     StorageError,
 )
-from replyloop.handlers.api import assistant, feedback, interactions, learning, stress, versions
+from replyloop.handlers.api import assistant, feedback, interactions, learning, retrain, stress, versions
 from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.settings import get_settings
 
@@ -36,6 +36,7 @@ app.include_router(assistant.router, prefix="/api")
 app.include_router(versions.router, prefix="/api")
 app.include_router(learning.router, prefix="/api")
 app.include_router(stress.router, prefix="/api")
+app.include_router(retrain.router, prefix="/api")
 app.enable_swagger(
     path="/docs",
     title="replyloop API",

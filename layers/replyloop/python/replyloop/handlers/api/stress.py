@@ -29,7 +29,10 @@ from replyloop.models.stress import (
 from replyloop.services import assistant, evaluation
 
 router = APIGatewayHttpRouter()
-RunId = Annotated[str, Path(pattern=r"^[a-f0-9]{32}$", description="The stress test's id.")]
+RunId = Annotated[
+    str,
+    Path(pattern=r"^[A-Za-z0-9_-]{1,80}$", description="The stress test's id (a retrain run's id for its evaluation)."),
+]
 
 
 @router.post(

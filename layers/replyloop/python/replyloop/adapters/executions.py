@@ -1,0 +1,52 @@
+"""Starting and reading retrain executions (Step Functions)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from replyloop.domain.errors import StorageError
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionState:
+    status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    cause: str
+
+
+class StepFunctionsExecutions:
+    def __init__(self, state_machine_arn: str, client: Any | None = None) -> None:
+        self.state_machine_arn = state_machine_arn
+        self._client = client or boto3.client("stepfunctions")
+
+    def start(self, run_id: str, payload: dict[str, Any]) -> str:
+        """Start the run; its execution's name is the run id, so a second start of one run is refused."""
+        try:
+            started = self._client.start_execution(
+                stateMachineArn=self.state_machine_arn, name=run_id, input=json.dumps(payload)
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError("Step Functions did not start the retrain run; try again shortly.") from error
+        return str(started["executionArn"])
+
+    def state(self, execution_arn: str) -> ExecutionState:
+        try:
+            described = self._client.describe_execution(executionArn=execution_arn)
+        except (ClientError, BotoCoreError) as error:
+            raise StorageError("Step Functions did not answer; try again shortly.") from error
+        cause = " ".join(str(described.get(key) or "") for key in ("error", "cause")).strip()
+        return ExecutionState(str(described["status"]), cause)
+
+
+@lru_cache(maxsize=1)
+def get_executions() -> StepFunctionsExecutions:
+    arn = os.environ.get("RETRAIN_STATE_MACHINE_ARN", "")
+    if not arn:
+        raise StorageError("RETRAIN_STATE_MACHINE_ARN is not set; this stack has no retrain state machine.")
+    return StepFunctionsExecutions(arn)

@@ -1,0 +1,106 @@
+"""The retrain state machine's one function: `{"step": ..., "runId": ...}` -> that step's result.
+
+Each Task state of `statemachines/retrain.asl.json` names its step in the payload. Errors are
+raised, never returned, so the state machine's Retry (transient: storage, model, throttling) and
+Catch (everything else, recorded by the `fail` step) see them by class name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from replyloop.adapters.dynamodb import get_store
+from replyloop.adapters.llm import get_llm, get_llm_settings
+from replyloop.adapters.registry import get_registry
+from replyloop.adapters.retrain_runs import get_retrain_runs
+from replyloop.adapters.stress_log import get_stress_log
+from replyloop.adapters.trainers import OpenAITrainer, PromptTrainer, Trainer
+from replyloop.domain.errors import InvalidRequestError
+from replyloop.domain.retrain import TrainerName
+from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
+from replyloop.services import retrain
+from replyloop.services.export import S3Outputs
+
+
+class StepEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    step: str
+    run_id: str = Field(alias="runId", min_length=1, max_length=80)
+    trigger: str = "schedule"
+    requested_by: str | None = Field(default=None, alias="requestedBy")
+    options: dict[str, Any] = Field(default_factory=dict)
+    reason: str = ""
+    polls: int = 0
+    max_polls: int = Field(default=1, alias="maxPolls")
+    interaction_id: str = Field(default="", alias="interactionId")
+    error: dict[str, Any] | None = None
+
+
+def _trainer_for(name: TrainerName, method: Literal["sft", "dpo"]) -> Trainer:
+    if name is TrainerName.OPENAI:
+        base_model = retrain.get_retrain_settings().base_model
+        return OpenAITrainer(get_llm().client, boto3.client("s3"), method=method, base_model=base_model)
+    return PromptTrainer(get_registry())
+
+
+def _outputs_for(run_id: str) -> S3Outputs:
+    bucket = retrain.get_retrain_settings().bucket
+    if not bucket:
+        raise InvalidRequestError("TRAINING_BUCKET is not set; the export has nowhere to write.")
+    return S3Outputs(boto3.client("s3"), bucket, f"retrain/{run_id}")
+
+
+def deps() -> retrain.Deps:
+    return retrain.Deps(
+        runs=get_retrain_runs(),
+        registry=get_registry(),
+        store=get_store(),
+        stress_log=get_stress_log(),
+        llm=get_llm(),
+        llm_settings=get_llm_settings(),
+        settings=retrain.get_retrain_settings(),
+        trainer_for=_trainer_for,
+        outputs_for=_outputs_for,
+        now=datetime.now(UTC),
+    )
+
+
+STEPS: dict[str, Callable[[retrain.Deps, StepEvent], dict[str, Any]]] = {
+    "begin": lambda d, e: retrain.begin(
+        d, e.run_id, e.trigger, retrain.RunOptions.model_validate(e.options), e.requested_by
+    ),
+    "export": lambda d, e: retrain.export(d, e.run_id),
+    "skip": lambda d, e: retrain.skip(d, e.run_id, e.reason),
+    "train": lambda d, e: retrain.train(d, e.run_id),
+    "poll": lambda d, e: retrain.poll(d, e.run_id, e.polls, e.max_polls),
+    "register": lambda d, e: retrain.register(d, e.run_id),
+    "prepare_evaluation": lambda d, e: retrain.prepare_evaluation(d, e.run_id),
+    "evaluate_case": lambda d, e: retrain.evaluate_case(d, e.run_id, e.interaction_id),
+    "finish_evaluation": lambda d, e: retrain.finish_evaluation(d, e.run_id),
+    "fail": lambda d, e: retrain.fail(d, e.run_id, e.error),
+}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    discard_unpublished_metrics()
+    try:
+        step = StepEvent.model_validate(event)
+    except ValidationError as error:
+        raise InvalidRequestError(f"Not a retrain step: {error}") from error
+    run = STEPS.get(step.step)
+    if run is None:
+        raise InvalidRequestError(f"Unknown retrain step {step.step!r}; one of {sorted(STEPS)}.")
+    logger.append_keys(runId=step.run_id, step=step.step)
+    result = run(deps(), step)
+    logger.info("Retrain step finished", extra={"result": result})
+    return result

@@ -1,0 +1,330 @@
+"""Export training data: failed replies -> redacted, validated, deduplicated, split JSONL and a manifest.
+
+One pass over the rows, streaming: each line is written as soon as it is built, provenance goes to
+spool files, and the manifest is written last by streaming those spools into it. What stays in
+memory is bounded by the number of failure categories (the prompt trainer's material) plus an
+8-byte digest per kept example (the duplicate check).
+
+Which rows: the worst-performing prompts - the assistant versions with more than `min_not_useful`
+"not useful" verdicts in the window (read from the per-day counters, no scan) - and their failed
+interactions. Where rows come from and where files go are ports (`FailedSource`, `Outputs`), so the
+weekly state machine (DynamoDB -> S3) and `replyloop export` (HTTP API -> a directory) share this code.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from replyloop.adapters.keys import format_timestamp
+from replyloop.domain.prompts import PromptVersion
+from replyloop.domain.redaction import redact
+from replyloop.domain.retrain import PromptMaterial
+from replyloop.domain.training import (
+    DEFAULT_MAX_EXAMPLE_TOKENS,
+    MIN_EXAMPLES,
+    FailedReply,
+    dedupe_key,
+    dpo_example,
+    sft_example,
+    split_of,
+    validate_dpo,
+    validate_sft,
+)
+
+FILES = {
+    ("sft", "train"): "train.jsonl",
+    ("sft", "validation"): "validation.jsonl",
+    ("dpo", "train"): "dpo_train.jsonl",
+    ("dpo", "validation"): "dpo_validation.jsonl",
+}
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    lookback_days: int = 30
+    min_not_useful: int = 5  # the seeds' "more than 5 not-useful" rule
+    validation_share: float = 0.2
+    max_example_tokens: int = DEFAULT_MAX_EXAMPLE_TOKENS
+    min_examples: int = MIN_EXAMPLES
+    eval_cases: int = 20
+
+    def window(self, today: date) -> tuple[date, date]:
+        return today - timedelta(days=self.lookback_days - 1), today
+
+
+class FailedSource(Protocol):
+    def not_useful_by_version(self, start: date, end: date) -> dict[str, int]: ...
+
+    def failed(self, versions: list[str], start: date, end: date) -> Iterator[FailedReply]: ...
+
+
+class Outputs(Protocol):
+    def write(self, name: str, text: str) -> None: ...
+
+    def finish(self) -> dict[str, str]:
+        """Close everything written; returns name -> location."""
+        ...
+
+
+@dataclass(slots=True)
+class ExportResult:
+    counts: dict[str, int]
+    excluded: dict[str, int]
+    redacted: dict[str, int]
+    versions: dict[str, int]
+    files: dict[str, str]
+    eval_case_ids: list[str]
+    material: PromptMaterial
+    rows: int
+
+    @property
+    def examples(self) -> int:
+        return self.counts.get("train.jsonl", 0) + self.counts.get("validation.jsonl", 0)
+
+    @property
+    def enough(self) -> bool:
+        return self.counts.get("train.jsonl", 0) >= MIN_EXAMPLES
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "counts": self.counts,
+            "excluded": self.excluded,
+            "redacted": self.redacted,
+            "versions": self.versions,
+            "files": self.files,
+            "evalCaseIds": self.eval_case_ids,
+            "rows": self.rows,
+            "examples": self.examples,
+        }
+
+
+def _redacted(row: FailedReply, removed: Counter[str]) -> FailedReply:
+    """Every text of the row redacted; names found in the message are also removed from the replies."""
+    message = redact(row.message)
+    removed.update(message.removed)
+
+    def clean(text: str | None) -> str | None:
+        if text is None:
+            return None
+        result = redact(text, known_names=message.names)
+        removed.update(result.removed)
+        return result.text
+
+    return FailedReply(
+        interaction_id=row.interaction_id,
+        message=message.text,
+        ai_reply=clean(row.ai_reply) or "",
+        agent_reply=clean(row.agent_reply),
+        corrected_reply=clean(row.corrected_reply),
+        failure_category=row.failure_category,
+        explanation=clean(row.explanation),
+        score_gain=row.score_gain,
+    )
+
+
+@dataclass(slots=True)
+class _Provenance:
+    """Interaction ids per file, in line order, spooled to disk so memory does not grow with rows."""
+
+    spools: dict[str, IO[str]] = field(default_factory=dict)
+
+    def add(self, name: str, interaction_id: str) -> None:
+        spool = self.spools.get(name)
+        if spool is None:
+            spool = self.spools[name] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        spool.write(json.dumps(interaction_id) + "\n")
+
+    def stream(self, name: str) -> Iterator[str]:
+        spool = self.spools.get(name)
+        if spool is None:
+            return
+        spool.seek(0)
+        for line in spool:
+            yield line.rstrip("\n")
+
+    def close(self) -> None:
+        for spool in self.spools.values():
+            spool.close()
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Everything one export pass accumulates (bounded, see the module docstring)."""
+
+    prompt: PromptVersion
+    outputs: Outputs
+    options: ExportOptions
+    counts: Counter[str] = field(default_factory=Counter)
+    excluded: Counter[str] = field(default_factory=Counter)
+    removed: Counter[str] = field(default_factory=Counter)
+    seen: set[bytes] = field(default_factory=set)
+    material: PromptMaterial = field(default_factory=PromptMaterial)
+    eval_ids: dict[str, list[str]] = field(default_factory=lambda: {"validation": [], "train": []})
+    provenance: _Provenance = field(default_factory=_Provenance)
+    rows: int = 0
+
+    def take(self, raw: FailedReply) -> None:
+        self.rows += 1
+        row = _redacted(raw, self.removed)
+        preferred = row.preferred_reply
+        if not preferred or not preferred.strip():
+            self.excluded["no agent or corrected reply"] += 1
+            return
+        if preferred.strip() == row.ai_reply.strip():
+            self.excluded["preferred reply equals the AI reply"] += 1
+            return
+        key = dedupe_key(row.message, preferred)
+        if key in self.seen:
+            self.excluded["duplicate"] += 1
+            return
+        sft = sft_example(self.prompt, row.message, preferred)
+        problem = validate_sft(sft, self.options.max_example_tokens)
+        if problem:
+            self.excluded[f"invalid: {problem}"] += 1
+            return
+        self.seen.add(key)
+        split = split_of(row.message, self.options.validation_share)
+        self._write(FILES[("sft", split)], sft, row.interaction_id)
+        if len(self.eval_ids[split]) < self.options.eval_cases:
+            self.eval_ids[split].append(row.interaction_id)
+        if split == "train":
+            self.material.add(row)
+        if row.ai_reply.strip():
+            pair = dpo_example(self.prompt, row.message, preferred, row.ai_reply)
+            if validate_dpo(pair, self.options.max_example_tokens) is None:
+                self._write(FILES[("dpo", split)], pair, row.interaction_id)
+
+    def _write(self, name: str, example: dict[str, Any], interaction_id: str) -> None:
+        self.outputs.write(name, json.dumps(example, ensure_ascii=False) + "\n")
+        self.counts[name] += 1
+        self.provenance.add(name, interaction_id)
+
+    def file_counts(self) -> dict[str, int]:
+        return {name: self.counts.get(name, 0) for name in FILES.values()}
+
+
+def export_training_data(
+    source: FailedSource,
+    prompt: PromptVersion,
+    outputs: Outputs,
+    options: ExportOptions,
+    *,
+    run_id: str,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    start, end = options.window(now.date())
+    by_version = source.not_useful_by_version(start, end)
+    selected = sorted(tag for tag, count in by_version.items() if count > options.min_not_useful)
+    tally = _Tally(prompt, outputs, options)
+    try:
+        for raw in source.failed(selected, start, end) if selected else ():
+            tally.take(raw)
+            if progress:
+                progress(1)
+        header = {
+            "runId": run_id,
+            "createdAt": format_timestamp(now),
+            "window": {"from": start.isoformat(), "to": end.isoformat()},
+            "selection": {
+                "rule": f"assistant versions with more than {options.min_not_useful} not-useful verdicts",
+                "notUsefulByVersion": by_version,
+                "selected": selected,
+            },
+            "prompt": {"name": prompt.name, "version": prompt.version},
+            "rows": tally.rows,
+            "counts": tally.file_counts(),
+            "excluded": dict(tally.excluded),
+            "redacted": dict(tally.removed),
+            "validationShare": options.validation_share,
+            "minExamples": options.min_examples,
+        }
+        _write_manifest(outputs, header, tally.provenance, [name for name, n in tally.file_counts().items() if n])
+    finally:
+        tally.provenance.close()
+    return ExportResult(
+        counts=tally.file_counts(),
+        excluded=dict(tally.excluded),
+        redacted=dict(tally.removed),
+        versions={tag: by_version[tag] for tag in selected},
+        files=outputs.finish(),
+        eval_case_ids=(tally.eval_ids["validation"] + tally.eval_ids["train"])[: options.eval_cases],
+        material=tally.material,
+        rows=tally.rows,
+    )
+
+
+def _write_manifest(outputs: Outputs, header: dict[str, Any], provenance: _Provenance, names: list[str]) -> None:
+    """The header, then `provenance`: per file, the interaction id of each line, streamed from the spools."""
+    outputs.write(MANIFEST, json.dumps(header, indent=2)[:-2] + ',\n  "provenance": {')
+    for index, name in enumerate(names):
+        outputs.write(MANIFEST, f"{',' if index else ''}\n    {json.dumps(name)}: [")
+        for number, encoded in enumerate(provenance.stream(name)):
+            outputs.write(MANIFEST, ("," if number else "") + encoded)
+        outputs.write(MANIFEST, "]")
+    outputs.write(MANIFEST, "\n  }\n}\n")
+
+
+# -- outputs --------------------------------------------------------------------------------------
+
+
+class DirectoryOutputs:
+    """Files in a local directory (`replyloop export --out DIR`)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._files: dict[str, IO[str]] = {}
+
+    def write(self, name: str, text: str) -> None:
+        handle = self._files.get(name)
+        if handle is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle = self._files[name] = (self.directory / name).open("w", encoding="utf-8")
+        handle.write(text)
+
+    def finish(self) -> dict[str, str]:
+        for handle in self._files.values():
+            handle.close()
+        return {name: str(self.directory / name) for name in self._files}
+
+
+class S3Outputs:
+    """Objects under `s3://bucket/prefix/`: each file spools to disk past 1 MiB, then boto3 streams it up."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
+        self.client, self.bucket, self.prefix = client, bucket, prefix.rstrip("/")
+        self._spools: dict[str, IO[bytes]] = {}
+
+    def write(self, name: str, text: str) -> None:
+        spool = self._spools.get(name)
+        if spool is None:
+            spool = self._spools[name] = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115
+        spool.write(text.encode("utf-8"))
+
+    def finish(self) -> dict[str, str]:
+        located = {}
+        for name, spool in self._spools.items():
+            spool.seek(0)
+            key = f"{self.prefix}/{name}"
+            self.client.upload_fileobj(spool, self.bucket, key)
+            spool.close()
+            located[name] = f"s3://{self.bucket}/{key}"
+        return located
+
+
+def iter_pages(fetch: Callable[[str | None], tuple[Iterable[Any], str | None]]) -> Iterator[Any]:
+    """Every item of a cursor-paginated listing, one page in memory at a time."""
+    cursor: str | None = None
+    while True:
+        items, cursor = fetch(cursor)
+        yield from items
+        if not cursor:
+            return
