@@ -350,6 +350,184 @@ TOKEN_OPTION = click.option(
 )
 
 
+@main.command("export")
+@URL_OPTION
+@TOKEN_OPTION
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write train.jsonl, validation.jsonl, manifest.json (and dpo_*.jsonl) into.",
+)
+@click.option(
+    "--days", type=click.IntRange(1, 366), default=30, show_default=True, help="Failed replies of the last N days."
+)
+@click.option(
+    "--min-not-useful",
+    type=click.IntRange(0, None),
+    default=5,
+    show_default=True,
+    help="Export the versions with more than this many 'not useful' verdicts in the window.",
+)
+@click.option(
+    "--validation-share", type=click.FloatRange(0, 0.9), default=0.2, show_default=True, help="Share held out."
+)
+def export(url: str, token: str | None, out_dir: Path, days: int, min_not_useful: int, validation_share: float) -> None:
+    """Export training data as OpenAI fine-tuning JSONL, the way the weekly retrain does.
+
+    Reads failed replies through the HTTP API (any stack: --url), redacts personal data, drops
+    duplicates and invalid lines, splits train/validation with no message in both, and writes a
+    manifest with counts, exclusions by reason, what was redacted and each line's interaction id.
+    """
+    import uuid
+    from datetime import UTC, datetime
+
+    from replyloop.domain.prompts import PromptVersion
+    from replyloop.operations.export import ApiSource
+    from replyloop.services.export import DirectoryOutputs, ExportOptions, export_training_data
+
+    client = ApiClient(url, _token(url, token))
+    options = ExportOptions(lookback_days=days, min_not_useful=min_not_useful, validation_share=validation_share)
+    now = datetime.now(UTC)
+    source = ApiSource(client)
+    try:
+        active = next(v for v in client.get("/api/versions")["items"] if v["status"] == "active")
+        prompts = client.get(f"/api/prompts/{active['promptName']}/versions")["items"]
+        found = next(p for p in prompts if p["version"] == active["promptVersion"])
+        prompt = PromptVersion(found["name"], found["version"], found["text"], now)
+        start, end = options.window(now.date())
+        selected = [tag for tag, n in source.not_useful_by_version(start, end).items() if n > min_not_useful]
+        total = source.count(selected, start, end)
+        with click.progressbar(length=total, label=f"Exporting {url}", file=sys.stderr) as bar:
+            result = export_training_data(
+                source,
+                prompt,
+                DirectoryOutputs(out_dir),
+                options,
+                run_id=uuid.uuid4().hex,
+                now=now,
+                progress=bar.update,
+            )
+    except ApiError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Read {result.rows} failed replies from versions {', '.join(result.versions) or '(none selected)'}.")
+    for name, count in result.counts.items():
+        if count:
+            click.echo(f"  {out_dir / name}: {count} examples")
+    click.echo(f"  {out_dir / 'manifest.json'}")
+    if result.excluded:
+        click.echo("Excluded: " + ", ".join(f"{reason} {n}" for reason, n in result.excluded.items()))
+    if result.redacted:
+        click.echo("Redacted: " + ", ".join(f"{kind} {n}" for kind, n in result.redacted.items()))
+    if not result.enough:
+        click.echo(
+            f"Only {result.counts['train.jsonl']} training examples: OpenAI needs at least 10; "
+            "widen --days or lower --min-not-useful.",
+            err=True,
+        )
+        sys.exit(2)
+
+
+@main.group()
+def retrain() -> None:
+    """Start and watch retrain runs (the weekly state machine, on demand)."""
+
+
+TERMINAL = ("promoted", "not_promoted", "skipped", "failed")
+
+
+@retrain.command("start")
+@URL_OPTION
+@TOKEN_OPTION
+@click.option("--trainer", type=click.Choice(["prompt", "openai"]), default=None, help="Default: the stack's setting.")
+@click.option("--fine-tune-method", type=click.Choice(["sft", "dpo"]), default=None, help="For --trainer openai.")
+@click.option("--days", type=click.IntRange(1, 366), default=None, help="Failed replies of the last N days.")
+@click.option("--min-not-useful", type=click.IntRange(0, None), default=None, help="Version selection threshold.")
+@click.option("--margin", type=click.FloatRange(0, 10), default=None, help="Mean score gain needed to promote.")
+@click.option("--poll-seconds", type=click.IntRange(1, 3600), default=None, help="Seconds between training polls.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the run until it finishes.")
+def retrain_start(
+    url: str,
+    token: str | None,
+    trainer: str | None,
+    fine_tune_method: str | None,
+    days: int | None,
+    min_not_useful: int | None,
+    margin: float | None,
+    poll_seconds: int | None,
+    wait: bool,
+) -> None:
+    """Start a retrain run now and follow its steps.
+
+    \b
+    Exit codes: 0 promoted or not promoted (the run worked); 2 skipped; 1 failed.
+    """
+    client = ApiClient(url, _token(url, token))
+    body = {
+        "trainer": trainer,
+        "fineTuneMethod": fine_tune_method,
+        "lookbackDays": days,
+        "minNotUseful": min_not_useful,
+        "margin": margin,
+        "pollSeconds": poll_seconds,
+    }
+    try:
+        started = client.post("/api/retrain-runs", {k: v for k, v in body.items() if v is not None})
+        click.echo(f"Retrain run {started['runId']} started ({started['statusUrl']}).")
+        if not wait:
+            return
+        run = _follow(client, started["statusUrl"])
+    except ApiError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{run['status']}: {run.get('reason') or ''}")
+    sys.exit({"promoted": 0, "not_promoted": 0, "skipped": 2}.get(run["status"], 1))
+
+
+def _follow(client: ApiClient, status_url: str) -> dict[str, Any]:
+    import time
+
+    shown: set[str] = set()
+    while True:
+        run = client.get(status_url)
+        for name, step in run["steps"].items():
+            key = f"{name}:{step.get('outcome')}"
+            if key not in shown:
+                shown.add(key)
+                detail = step.get("reason") or step.get("detail") or ""
+                click.echo(f"  {step.get('at', '')[:19]}  {name:9} {step.get('outcome')}  {detail}"[:160], err=True)
+        if run["status"] in TERMINAL:
+            return dict(run)
+        time.sleep(1)
+
+
+@retrain.command("list")
+@URL_OPTION
+@TOKEN_OPTION
+@click.option("--limit", type=click.IntRange(1, 100), default=20, show_default=True)
+def retrain_list(url: str, token: str | None, limit: int) -> None:
+    """Recent retrain runs, newest first."""
+    try:
+        runs = ApiClient(url, _token(url, token)).get("/api/retrain-runs", limit=limit)["items"]
+    except ApiError as error:
+        raise click.ClickException(str(error)) from error
+    for run in runs:
+        click.echo(f"{run['runId']}  {run['createdAt'][:19]}  {run['status']:12} {run.get('reason') or ''}"[:200])
+
+
+@retrain.command("show")
+@URL_OPTION
+@TOKEN_OPTION
+@click.argument("run_id")
+def retrain_show(url: str, token: str | None, run_id: str) -> None:
+    """One retrain run as JSON: status, reason and every step's outcome."""
+    try:
+        run = ApiClient(url, _token(url, token)).get(f"/api/retrain-runs/{run_id}")
+    except ApiError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(json.dumps(run, indent=2))
+
+
 @main.command("stress-test")
 @URL_OPTION
 @TOKEN_OPTION
