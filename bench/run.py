@@ -454,6 +454,92 @@ def bench_stress_test(smoke: bool) -> None:
     )
 
 
+# -- 6. export --------------------------------------------------------------------------------------
+
+
+class SyntheticFailures:
+    """`count` distinct failed replies with personal data in them, generated on the fly (no store)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def not_useful_by_version(self, start: date, end: date) -> dict[str, int]:
+        return {"v1": self.count}
+
+    def failed(self, versions: list[str], start: date, end: date) -> Any:
+        import random
+
+        from replyloop.domain.training import FailedReply
+        from replyloop.local.seed import SCENARIOS, _person
+
+        rng = random.Random(5)
+        for index in range(self.count):
+            scenario, person = rng.choice(SCENARIOS), _person(rng)
+            yield FailedReply(
+                interaction_id=f"i{index:08d}",
+                message=f"{scenario.message.format(**person)} (ticket {index})",
+                ai_reply=scenario.poor_reply.format(**person),
+                agent_reply=scenario.agent_reply.format(**person),
+                corrected_reply=None,
+                failure_category=scenario.topic,
+                explanation="The reply was too generic.",
+                score_gain=None,
+            )
+
+
+def _export_run(count: int, traced: bool = True) -> tuple[int, float, int]:
+    """Peak traced memory (bytes), seconds and examples written for an export of `count` rows."""
+    import tempfile
+    import tracemalloc
+
+    from replyloop.domain.prompts import DEFAULT_PROMPT_NAME, DEFAULT_PROMPT_TEXT, PromptVersion
+    from replyloop.services.export import DirectoryOutputs, ExportOptions, export_training_data
+
+    now = datetime.now(UTC)
+    prompt = PromptVersion(DEFAULT_PROMPT_NAME, 1, DEFAULT_PROMPT_TEXT, now)
+    with tempfile.TemporaryDirectory() as directory:
+        if traced:
+            tracemalloc.start()
+        started = time.perf_counter()
+        result = export_training_data(
+            SyntheticFailures(count),
+            prompt,
+            DirectoryOutputs(Path(directory)),
+            ExportOptions(),
+            run_id="bench",
+            now=now,
+        )
+        seconds = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory() if traced else (0, 0)
+        if traced:
+            tracemalloc.stop()
+    return peak, seconds, result.examples
+
+
+def bench_export(smoke: bool) -> None:
+    small, large = (1_000, 10_000) if smoke else (10_000, 100_000)
+    # Warm up at the large size: imports, phone metadata per region, regexes and CPython's object free
+    # lists (which tracemalloc counts as live) are then filled before either measurement.
+    _export_run(large)
+    peak_small, _, _ = _export_run(small)
+    peak_large, _, _ = _export_run(large)
+    _, seconds, examples = _export_run(large, traced=False)  # tracemalloc slows Python down: time it untraced
+    report(
+        "export memory",
+        peak_large / peak_small,
+        1.2,
+        f"peak {peak_large / 1e6:.2f} MB at {large:,} rows vs {peak_small / 1e6:.2f} MB at {small:,} (tracemalloc)",
+        "rows, provenance and duplicate digests stream to disk; a residue of about 20 bytes a row remains "
+        "(seen in phonenumbers' and CPython's allocations, not yet traced to its source): 100k rows is about 2 MB",
+    )
+    report(
+        "export throughput",
+        0.0,
+        None,
+        f"{examples / seconds:,.0f} examples/s ({large:,} rows redacted, validated, deduplicated in {seconds:.1f} s)",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="small sizes: checks the benchmarks run, in seconds")
@@ -470,7 +556,7 @@ def main() -> int:
     bench_analytics(args.smoke)
     bench_worker_batch(args.smoke)
     bench_stress_test(args.smoke)
-    report("export memory", 0.0, None, "n/a: the export arrives with the retrain flow (issue 6)")
+    bench_export(args.smoke)
     if args.json:
         Path(args.json).write_text(json.dumps(RESULTS, indent=2))
     return 0

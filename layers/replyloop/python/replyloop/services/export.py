@@ -1,9 +1,9 @@
 """Export training data: failed replies -> redacted, validated, deduplicated, split JSONL and a manifest.
 
 One pass over the rows, streaming: each line is written as soon as it is built, provenance goes to
-spool files, and the manifest is written last by streaming those spools into it. What stays in
-memory is bounded by the number of failure categories (the prompt trainer's material) plus an
-8-byte digest per kept example (the duplicate check).
+spool files, the duplicate check's digests go to a SQLite file, and the manifest is written last
+by streaming those spools into it. What stays in memory is bounded by the number of failure
+categories (the prompt trainer's material), not by the number of rows (`bench/run.py` measures it).
 
 Which rows: the worst-performing prompts - the assistant versions with more than `min_not_useful`
 "not useful" verdicts in the window (read from the per-day counters, no scan) - and their failed
@@ -14,6 +14,7 @@ weekly state machine (DynamoDB -> S3) and `replyloop export` (HTTP API -> a dire
 from __future__ import annotations
 
 import json
+import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -134,13 +135,13 @@ def _redacted(row: FailedReply, removed: Counter[str]) -> FailedReply:
 class _Provenance:
     """Interaction ids per file, in line order, spooled to disk so memory does not grow with rows."""
 
-    spools: dict[str, IO[str]] = field(default_factory=dict)
+    spools: dict[str, IO[bytes]] = field(default_factory=dict)
 
     def add(self, name: str, interaction_id: str) -> None:
         spool = self.spools.get(name)
         if spool is None:
-            spool = self.spools[name] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-        spool.write(json.dumps(interaction_id) + "\n")
+            spool = self.spools[name] = tempfile.TemporaryFile()  # noqa: SIM115
+        spool.write(json.dumps(interaction_id).encode() + b"\n")
 
     def stream(self, name: str) -> Iterator[str]:
         spool = self.spools.get(name)
@@ -148,11 +149,30 @@ class _Provenance:
             return
         spool.seek(0)
         for line in spool:
-            yield line.rstrip("\n")
+            yield line.decode().rstrip("\n")
 
     def close(self) -> None:
         for spool in self.spools.values():
             spool.close()
+
+
+class _SeenKeys:
+    """The duplicate check's digests, on disk (SQLite's page cache bounds the memory), not in a set."""
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory()
+        self._db = sqlite3.connect(Path(self._directory.name) / "seen.db", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("CREATE TABLE seen (key BLOB PRIMARY KEY) WITHOUT ROWID")
+
+    def add(self, key: bytes) -> bool:
+        """True when the key is new."""
+        return self._db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (key,)).rowcount == 1
+
+    def close(self) -> None:
+        self._db.close()
+        self._directory.cleanup()
 
 
 @dataclass(slots=True)
@@ -165,7 +185,7 @@ class _Tally:
     counts: Counter[str] = field(default_factory=Counter)
     excluded: Counter[str] = field(default_factory=Counter)
     removed: Counter[str] = field(default_factory=Counter)
-    seen: set[bytes] = field(default_factory=set)
+    seen: _SeenKeys = field(default_factory=_SeenKeys)
     material: PromptMaterial = field(default_factory=PromptMaterial)
     eval_ids: dict[str, list[str]] = field(default_factory=lambda: {"validation": [], "train": []})
     provenance: _Provenance = field(default_factory=_Provenance)
@@ -181,16 +201,14 @@ class _Tally:
         if preferred.strip() == row.ai_reply.strip():
             self.excluded["preferred reply equals the AI reply"] += 1
             return
-        key = dedupe_key(row.message, preferred)
-        if key in self.seen:
-            self.excluded["duplicate"] += 1
-            return
         sft = sft_example(self.prompt, row.message, preferred)
         problem = validate_sft(sft, self.options.max_example_tokens)
         if problem:
             self.excluded[f"invalid: {problem}"] += 1
             return
-        self.seen.add(key)
+        if not self.seen.add(dedupe_key(row.message, preferred)):
+            self.excluded["duplicate"] += 1
+            return
         split = split_of(row.message, self.options.validation_share)
         self._write(FILES[("sft", split)], sft, row.interaction_id)
         if len(self.eval_ids[split]) < self.options.eval_cases:
@@ -250,6 +268,7 @@ def export_training_data(
         _write_manifest(outputs, header, tally.provenance, [name for name, n in tally.file_counts().items() if n])
     finally:
         tally.provenance.close()
+        tally.seen.close()
     return ExportResult(
         counts=tally.file_counts(),
         excluded=dict(tally.excluded),
