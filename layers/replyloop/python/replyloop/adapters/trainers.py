@@ -13,7 +13,7 @@ A Bedrock model-customization trainer would be a third class with the same two m
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -48,7 +48,6 @@ class TrainingState:
     prompt_version: int
     fine_tune_id: str | None = None
     detail: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -178,11 +177,10 @@ class OpenAITrainer:
         else:
             reason = getattr(job.error, "message", None) if job.error else None
             status, detail = "failed", f"Fine-tuning job {job.id} failed: {reason or job.status}."
-        state = TrainingState(
+        return TrainingState(
             status,
             model=job.fine_tuned_model or context.active.model,
             prompt_version=context.active.prompt_version,
             fine_tune_id=job.id,
             detail=detail,
         )
-        return replace(state, model=job.fine_tuned_model) if job.fine_tuned_model else state

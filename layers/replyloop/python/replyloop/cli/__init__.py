@@ -397,8 +397,7 @@ def export(url: str, token: str | None, out_dir: Path, days: int, min_not_useful
         found = next(p for p in prompts if p["version"] == active["promptVersion"])
         prompt = PromptVersion(found["name"], found["version"], found["text"], now)
         start, end = options.window(now.date())
-        selected = [tag for tag, n in source.not_useful_by_version(start, end).items() if n > min_not_useful]
-        total = source.count(selected, start, end)
+        total = sum(n for n in source.not_useful_by_version(start, end).values() if n > min_not_useful)
         with click.progressbar(length=total, label=f"Exporting {url}", file=sys.stderr) as bar:
             result = export_training_data(
                 source,

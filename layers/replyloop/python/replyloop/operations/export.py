@@ -56,8 +56,3 @@ class ApiSource:
                     explanation=view.get("explanation"),
                     score_gain=view.get("scoreGainEstimate") if kept else None,
                 )
-
-    def count(self, versions: list[str], start: date, end: date) -> int:
-        """How many rows `failed` will yield (for a progress bar), from the same counters."""
-        counts = self.not_useful_by_version(start, end)
-        return sum(counts.get(tag, 0) for tag in versions)
