@@ -6,15 +6,19 @@ SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
+CONSOLE := console/dist/index.html
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/package.json console/package-lock.json console/build.mjs
+# Browser tests drive a real headless Chromium: Debian's package (Playwright cannot download one here).
+CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n1)
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev setup test lint typecheck validate unit integration e2e fuzz bench bench-smoke seed token build clean help
+.PHONY: dev setup test lint typecheck validate unit integration e2e browser fuzz bench bench-smoke seed token build clean help console chromium screenshots deploy-console
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-dev: $(STAMP) ## Set up, then run the whole system locally (Ctrl-C stops)
+dev: $(STAMP) $(CONSOLE) ## Set up, build the console, then run the whole system locally (Ctrl-C stops)
 	$(BIN)/replyloop dev start
 
 setup: $(STAMP) $(SAM) ## Create .venv with replyloop and its dev tools, and a separate venv for sam
@@ -31,7 +35,21 @@ $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==$(SAM_CLI_VERSION)"
 
-test: setup lint typecheck validate ## Lint, type-check, validate the template, run every test, smoke the benchmarks
+# The web console: npm ci (pinned by package-lock.json) and an esbuild bundle in console/dist.
+console: $(CONSOLE) ## Build the web console (console/dist) with npm and esbuild
+
+$(CONSOLE): $(CONSOLE_SOURCES)
+	@command -v npm >/dev/null || { echo "The console needs Node.js 18+ and npm (e.g. apt-get install nodejs npm)."; exit 1; }
+	cd console && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+	@touch $@
+
+chromium: ## Make sure a Chromium for the browser tests exists (installs Debian's package when run as root)
+	@if [ -n "$(CHROMIUM)" ]; then echo "browser tests use $(CHROMIUM)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "The browser tests need Chromium: install it (sudo apt-get install chromium) or set CHROMIUM=/path/to/chrome."; exit 1; fi
+
+test: setup lint typecheck validate $(CONSOLE) chromium ## Lint, type-check, validate the template, run every test (browser tests too), smoke the benchmarks
 	$(BIN)/pytest
 	$(BIN)/python bench/run.py --smoke
 
@@ -60,6 +78,12 @@ integration: $(STAMP) ## moto-backed handler, gateway and poller tests
 e2e: $(STAMP) ## Start the local stack as a subprocess and drive it over HTTP
 	$(BIN)/pytest tests/e2e
 
+browser: $(STAMP) $(CONSOLE) chromium ## The console in headless Chromium against a seeded local stack
+	$(BIN)/pytest tests/browser
+
+screenshots: $(STAMP) $(CONSOLE) chromium ## Refresh the console screenshots in docs/console/ (made by the browser tests)
+	REPLYLOOP_SCREENSHOTS=docs/console $(BIN)/pytest tests/browser
+
 fuzz: $(STAMP) ## schemathesis over the API's own OpenAPI spec
 	$(BIN)/pytest tests/fuzz
 
@@ -73,4 +97,4 @@ build: $(SAM) ## sam build (needs python3.12 on PATH)
 	$(SAM) build
 
 clean: ## Remove the virtual environments and caches
-	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache console/node_modules console/dist

@@ -94,8 +94,8 @@ def start(port: int, host: str, aws_port: int, template: Path | None, visibility
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     click.echo(
-        f"replyloop is ready: API {stack.url}/api  docs {stack.url}/docs  spec {stack.url}/openapi.json  "
-        f"AWS endpoint {stack.aws_endpoint}  LLM {stack.llm_description}",
+        f"replyloop is ready: API {stack.url}/api  console {stack.url}/  docs {stack.url}/docs  "
+        f"spec {stack.url}/openapi.json  AWS endpoint {stack.aws_endpoint}  LLM {stack.llm_description}",
     )
     click.echo(
         "Get a token with `replyloop dev token --role agent`; load demo data with `replyloop dev seed`. Ctrl-C stops.",

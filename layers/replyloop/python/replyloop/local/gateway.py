@@ -3,6 +3,10 @@
 Routes and their authorizer come from the template's `HttpApi` events. A guarded route needs a
 bearer token that `tokens.verify_token` accepts, exactly as the JWT authorizer would; the claims
 reach the handler as strings under `requestContext.authorizer.jwt.claims`.
+
+Paths no route claims serve the web console (`console/dist`), as CloudFront does in AWS, plus two
+local-only stand-ins for what AWS provides around it: `/config.json` (written at deploy time in
+AWS) and `POST /local/dev-token`, the dev sign-in that takes the Cognito hosted UI's place.
 """
 
 from __future__ import annotations
@@ -20,13 +24,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from werkzeug.exceptions import NotFound
+from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
+from replyloop.domain.auth import Role
 from replyloop.local.provision import FunctionSpec, HttpRoute
-from replyloop.local.tokens import TokenError, as_authorizer_claims, verify_token
+from replyloop.local.tokens import TokenError, as_authorizer_claims, issue_token, verify_token
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's own limit
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded")
+DEV_TOKEN_PATH = "/local/dev-token"
+CONSOLE_NOT_BUILT = (
+    "The web console is not built. Build it with `make console` (npm ci && npm run build in console/), "
+    "then reload. The API is at /api and its docs at /docs."
+)
 
 
 @dataclass
@@ -108,7 +120,7 @@ def _json_response(status: int, message: str) -> Response:
 
 
 class Gateway:
-    """The WSGI app. `static_dir`, when given, is served for paths no route claims."""
+    """The WSGI app. `static_dir` (the built console), when given, is served for paths no route claims."""
 
     def __init__(
         self,
@@ -154,7 +166,7 @@ class Gateway:
     def handle(self, request: Request) -> Response:
         matched = self._match(request.method, request.path)
         if matched is None:
-            return _json_response(404, "Not Found")
+            return self._local(request)
         route, path_parameters = matched
         if request.content_length and request.content_length > MAX_PAYLOAD_BYTES:
             return _json_response(413, "Request Entity Too Large")
@@ -178,6 +190,36 @@ class Gateway:
             self._on_error(traceback.format_exc())
             return _json_response(500, "Internal Server Error")
         return self.build_response(result)
+
+    def _local(self, request: Request) -> Response:
+        """What no route claims: the dev sign-in, the console's configuration and its files."""
+        if request.path == DEV_TOKEN_PATH and request.method == "POST":
+            return self._dev_token(request)
+        if self._static_dir is None or request.method not in ("GET", "HEAD"):
+            return _json_response(404, "Not Found")
+        if request.path == "/config.json":
+            config = {"apiUrl": "", "auth": {"mode": "dev", "tokenUrl": DEV_TOKEN_PATH}}
+            return Response(json.dumps(config), content_type="application/json", headers={"Cache-Control": "no-store"})
+        if not (self._static_dir / "index.html").is_file():
+            return Response(CONSOLE_NOT_BUILT, status=404, content_type="text/plain; charset=utf-8")
+        path = request.path.lstrip("/") or "index.html"
+        try:
+            response = send_from_directory(self._static_dir, path, request.environ, max_age=0)
+        except NotFound:
+            return _json_response(404, "Not Found")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def _dev_token(self, request: Request) -> Response:
+        body = request.get_json(silent=True)
+        role = body.get("role") if isinstance(body, dict) else None
+        if role not in {r.value for r in Role}:
+            return _json_response(400, f'Send JSON {{"role": ...}} with one of: {", ".join(r.value for r in Role)}.')
+        return Response(
+            json.dumps({"token": issue_token(Role(role), home=self._home)}),
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
 
     @staticmethod
     def build_event(

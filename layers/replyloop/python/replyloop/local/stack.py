@@ -162,7 +162,17 @@ class LocalStack:
 
         assert self.provisioned is not None
         self.runner = FunctionRunner(self.provisioned.functions)
-        gateway = Gateway(self.provisioned.routes, self.runner, home=self.home, on_error=self.log, access_log=self.log)
+        console = self.template.parent / "console" / "dist"
+        if not (console / "index.html").is_file():
+            self.log(f"  console: not built ({console} is missing); `make console` builds it")
+        gateway = Gateway(
+            self.provisioned.routes,
+            self.runner,
+            home=self.home,
+            static_dir=console,
+            on_error=self.log,
+            access_log=self.log,
+        )
         self._server = make_server(self.host, self.port, gateway, threaded=True)
         self.port = int(self._server.server_port)
         threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True).start()

@@ -1,0 +1,340 @@
+"""Sign in, open every page, check what the console shows against the API's own answers."""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from replyloop.domain.auth import Role
+from tests.browser.conftest import Stack
+from tests.e2e.test_local_stack import request
+
+WORKER_WAIT_MS = 90_000
+PAGES = {
+    "overview": "Overview",
+    "trends": "Trends",
+    "replay": "Replay",
+    "leaderboard": "Leaderboard",
+    "review": "Review queue",
+    "versions": "Versions",
+    "prompts": "Prompts",
+    "retrain": "Retrain runs",
+    "stress": "Stress tests",
+}
+ADMIN_ONLY = {"versions", "prompts", "retrain", "stress"}
+
+
+@pytest.fixture(autouse=True)
+def no_script_errors(page: Page) -> Iterator[list[str]]:
+    """Any uncaught exception in the console's JavaScript fails the test."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield errors
+    assert errors == []
+
+
+def sign_in(page: Page, stack: Stack, role: Role) -> None:
+    page.goto(f"{stack.url}/")
+    page.evaluate("sessionStorage.clear()")  # whoever was signed in before
+    page.reload()
+    page.get_by_role("button", name=f"Sign in as {role.value}").click()
+    expect(page.get_by_test_id("who")).to_contain_text(role.value)
+
+
+def open_page(page: Page, stack: Stack, path: str) -> None:
+    page.goto(f"{stack.url}/#/{path}")
+    if path in PAGES:
+        expect(page.get_by_role("heading", level=1)).to_have_text(PAGES[path])
+    expect(page.locator(".loading")).to_have_count(0)
+
+
+def settled(stack: Stack, path: str, role: Role = Role.ADMIN) -> Any:
+    """The API's answer once the workers have caught up (two reads a second apart agree)."""
+    previous = stack.api(path, role=role)
+    for _ in range(60):
+        time.sleep(1)
+        current = stack.api(path, role=role)
+        if current == previous:
+            return current
+        previous = current
+    pytest.fail(f"{path} kept changing for a minute")
+
+
+def pct(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def test_the_console_is_served_next_to_the_api_and_needs_a_sign_in(page: Page, stack: Stack, shots: Any) -> None:
+    page.goto(f"{stack.url}/")
+    expect(page.get_by_role("heading", name="replyloop")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in as agent")).to_be_visible()
+    shots(page, "sign-in")
+    status, _ = request(f"{stack.url}/api/feedback/analytics")
+    assert status == 401  # the page is public; the data is not
+
+
+def test_an_admin_opens_every_page_and_each_shows_its_data(page: Page, stack: Stack, shots: Any) -> None:
+    sign_in(page, stack, Role.ADMIN)
+    nav = page.get_by_role("navigation", name="Pages")
+    for path, title in PAGES.items():
+        nav.get_by_role("link", name=title, exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(title)
+        expect(page.locator(".loading")).to_have_count(0)
+        expect(page.get_by_role("alert")).to_have_count(0)
+        if path in ("overview", "trends", "versions"):
+            expect(page.locator("canvas").first).to_be_visible()
+        shots(page, path)
+
+
+def test_overview_figures_match_the_analytics_api(page: Page, stack: Stack) -> None:
+    today = datetime.now(UTC).date()
+    expected = stack.api(f"/feedback/analytics?from={today - timedelta(days=29)}&to={today}&top=5")
+    assert expected["total"] > 0
+    sign_in(page, stack, Role.AGENT)
+    open_page(page, stack, "overview")
+    expect(page.get_by_test_id("stat-total")).to_contain_text(str(expected["total"]))
+    expect(page.get_by_test_id("stat-useful-rate")).to_contain_text(pct(expected["usefulRate"]))
+    expect(page.get_by_test_id("stat-not-useful")).to_contain_text(str(expected["notUsefulCount"]))
+    expect(page.get_by_test_id("stat-override-rate")).to_contain_text(pct(expected["overrideRate"]))
+
+    versions = stack.api("/versions")["items"]
+    tag = versions[0]["versionTag"]
+    per_version = stack.api(f"/feedback/analytics?from={today - timedelta(days=29)}&to={today}&version={tag}")
+    sign_in(page, stack, Role.ADMIN)
+    open_page(page, stack, "overview")
+    page.get_by_label("Version").select_option(tag)
+    expect(page.get_by_test_id("stat-total")).to_contain_text(str(per_version["total"]))
+
+
+def test_trends_list_the_failure_categories_the_api_reports(page: Page, stack: Stack) -> None:
+    categories = settled(stack, "/feedback/analytics?days=30&top=1")["failureCategories"][:5]
+    sign_in(page, stack, Role.AGENT)
+    open_page(page, stack, "trends")
+    rows = page.get_by_test_id("categories").locator("tbody tr")
+    expect(rows).to_have_count(len(categories))
+    for row, category in zip(rows.all(), categories, strict=True):
+        expect(row).to_contain_text(category["category"])
+        expect(row).to_contain_text(str(category["count"]))
+
+
+def test_replay_pages_through_verdicts_and_filters_them(page: Page, stack: Stack) -> None:
+    first = stack.api("/feedback/replay?limit=20")
+    sign_in(page, stack, Role.AGENT)
+    open_page(page, stack, "replay")
+    rows = page.get_by_test_id("replay-table").locator("tbody tr")
+    expect(rows).to_have_count(len(first["items"]))
+    expect(rows.first).to_contain_text(first["items"][0]["message"][:40])
+    if first["nextCursor"]:
+        second = stack.api(f"/feedback/replay?limit=20&cursor={first['nextCursor']}")
+        page.get_by_role("button", name="Next").click()
+        expect(rows.first).to_contain_text(second["items"][0]["message"][:40])
+        page.get_by_role("button", name="Previous").click()
+        expect(rows.first).to_contain_text(first["items"][0]["message"][:40])
+
+    not_useful = stack.api("/feedback/replay?limit=20&verdict=no")["items"]
+    page.get_by_label("Verdict").select_option("no")
+    expect(rows).to_have_count(len(not_useful))
+    expect(page.get_by_test_id("replay-table").get_by_text("useful", exact=True)).to_have_count(0)
+
+
+def record_failure(stack: Stack, message: str) -> str:
+    created = stack.api(
+        "/feedback-replay",
+        "POST",
+        {
+            "message": message,
+            "aiReply": "Please wait.",
+            "agentReply": "Sorry for the wait! I've refunded the duplicate charge today; it shows in 3-5 days.",
+            "feedback": "no",
+        },
+        role=Role.AGENT,
+    )
+    return str(created["interactionId"])
+
+
+def test_generate_improved_reply_shows_progress_then_the_result(page: Page, stack: Stack, shots: Any) -> None:
+    interaction = record_failure(stack, "I was charged twice this month. Can you refund the duplicate?")
+    sign_in(page, stack, Role.AGENT)
+    open_page(page, stack, f"replay/{interaction}")
+    expect(page.get_by_test_id("col-customer")).to_contain_text("I was charged twice this month.")
+    expect(page.get_by_test_id("col-agent")).to_contain_text("I've refunded the duplicate charge today")
+
+    page.get_by_role("button", name="Generate Improved Reply").click()
+    status = page.get_by_test_id("job-status")
+    expect(status).to_contain_text("Improved reply:")
+    expect(status).to_contain_text("Done.", timeout=WORKER_WAIT_MS)
+    view = stack.api(f"/interactions/{interaction}")
+    assert view["correctedReply"]
+    expect(page.get_by_test_id("col-improved")).to_contain_text(view["correctedReply"])
+    expect(page.get_by_test_id("score-gain")).to_contain_text(f"{view['scoreGainEstimate']:g}")
+    expect(page.get_by_test_id("judge-scores")).to_contain_text("Improved")
+
+    page.get_by_role("button", name="Explain Reply").click()
+    expect(status).to_contain_text("Explanation: Done.", timeout=WORKER_WAIT_MS)
+    why = stack.api(f"/interactions/{interaction}")["whyThisReply"]
+    expect(page.get_by_test_id("why-this-reply")).to_contain_text(why["tone"])
+    shots(page, "replay-interaction")
+
+
+def test_customer_text_is_shown_as_text_never_run_as_html(page: Page, stack: Stack) -> None:
+    attack = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> where is my order?'
+    interaction = record_failure(stack, attack)
+    sign_in(page, stack, Role.AGENT)
+    open_page(page, stack, f"replay/{interaction}")
+    expect(page.get_by_test_id("col-customer")).to_contain_text("<script>window.__xss = 1</script>")
+    open_page(page, stack, "overview")  # the list of latest not-useful replies shows it too
+    expect(page.get_by_text("<script>window.__xss", exact=False).first).to_be_visible()
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("main img").count() == 0
+
+
+def test_an_agent_resolves_a_snoozed_draft_from_the_review_queue(page: Page, stack: Stack) -> None:
+    queue = stack.api("/review-queue", role=Role.AGENT)["items"]
+    assert queue, "the seed drafts live replies; some land on the review queue"
+    first = queue[0]
+    sign_in(page, stack, Role.AGENT)
+    open_page(page, stack, "review")
+    items = page.get_by_test_id("review-queue").locator("li")
+    expect(items).to_have_count(len(queue))
+    item = page.locator(f"li[data-id='{first['interactionId']}']")
+    item.get_by_label("No").check()
+    reply = "Thanks! Your parcel is with your neighbour at no. 12; I've asked them to drop it off."
+    item.get_by_label("Your reply (optional)").fill(reply)
+    item.get_by_role("button", name="Resolve").click()
+    expect(page.locator(f"li[data-id='{first['interactionId']}']")).to_have_count(0)
+    view = stack.api(f"/interactions/{first['interactionId']}")
+    assert view["feedback"]["useful"] is False
+    assert view["agentReply"].startswith("Thanks! Your parcel is with your neighbour")
+
+
+def test_leaderboard_shows_the_most_improved_replies_in_order(page: Page, stack: Stack) -> None:
+    expected = settled(stack, "/improvements/leaderboard?limit=50", role=Role.AGENT)["items"]
+    sign_in(page, stack, Role.AGENT)
+    open_page(page, stack, "leaderboard")
+    if not expected:
+        expect(page.get_by_text("No improved replies")).to_be_visible()
+        return
+    entries = page.get_by_test_id("leaderboard").locator("> li")
+    expect(entries).to_have_count(len(expected))
+    expect(entries.first.locator(".gain")).to_have_text(f"+{expected[0]['scoreGainEstimate']:.1f}".replace(".0", ""))
+    page.get_by_label("Category").select_option(label=expected[0]["failureCategory"])
+    category = urllib.parse.quote(expected[0]["failureCategory"])
+    filtered = stack.api(f"/improvements/leaderboard?limit=50&category={category}")["items"]
+    expect(entries).to_have_count(len(filtered))
+
+
+def test_prompts_show_a_word_level_diff_with_the_notes(page: Page, stack: Stack) -> None:
+    versions = stack.api("/prompts/reply/versions")["items"]
+    diff = stack.api(f"/prompts/reply/diff?from={versions[-2]['version']}&to={versions[-1]['version']}")
+    sign_in(page, stack, Role.ADMIN)
+    open_page(page, stack, "prompts")
+    expect(page.get_by_test_id("prompt-versions").locator("tbody tr")).to_have_count(len(versions))
+    words = page.get_by_test_id("word-diff")
+    inserted = [
+        part["after"].strip() for part in diff["words"] if part["op"] in ("insert", "replace") and part["after"]
+    ]
+    expect(words.locator("ins")).to_have_count(len(inserted))
+    expect(words.locator("ins").first).to_contain_text(inserted[0][:20])
+    expect(page.get_by_test_id("to-notes")).to_have_text(diff["to"]["improvementNotes"])
+
+
+def test_an_agent_sees_no_admin_pages_and_the_api_refuses_them(page: Page, stack: Stack) -> None:
+    sign_in(page, stack, Role.AGENT)
+    nav = page.get_by_role("navigation", name="Pages")
+    for path in ADMIN_ONLY:
+        expect(nav.get_by_role("link", name=PAGES[path], exact=True)).to_have_count(0)
+    page.goto(f"{stack.url}/#/versions")
+    expect(page.get_by_role("alert")).to_contain_text("needs the admin role")
+    expect(page.get_by_role("button", name=re.compile("Roll back|Activate"))).to_have_count(0)
+    # Hidden is a courtesy; the API is the guard.
+    status, body = request(f"{stack.url}/api/versions/v1/activate", "POST", {}, stack.token(Role.AGENT))
+    assert status == 403, body
+    assert stack.api("/versions")["active"] != "v1"
+
+
+def test_an_admin_rolls_back_a_version_after_confirming(page: Page, stack: Stack, shots: Any) -> None:
+    before = stack.api("/versions")
+    target = next(v["versionTag"] for v in before["items"] if v["status"] != "active")
+    sign_in(page, stack, Role.ADMIN)
+    open_page(page, stack, "versions")
+    expect(page.get_by_test_id("compare").locator("tbody tr").first).to_be_visible()
+    row = page.locator(f"tr[data-version='{target}']")
+    row.get_by_role("button").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Make {target} the active version?")
+    dialog.get_by_role("button", name="Cancel").click()
+    assert stack.api("/versions")["active"] == before["active"]
+
+    row.get_by_role("button").click()
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{target} is now the active version.")
+    expect(row).to_contain_text("active")
+    assert stack.api("/versions")["active"] == target
+    stack.api(f"/versions/{before['active']}/activate", "POST", {})  # leave the stack as it was
+
+
+def test_errors_and_empty_states_are_said_in_words(page: Page, stack: Stack) -> None:
+    sign_in(page, stack, Role.ADMIN)
+    page.goto(f"{stack.url}/#/replay/0123456789abcdef0123456789abcdef")
+    expect(page.get_by_role("alert")).to_contain_text("No interaction with id")
+    page.goto(f"{stack.url}/#/nowhere")
+    expect(page.get_by_role("alert")).to_contain_text("There is no page called 'nowhere'")
+    open_page(page, stack, "leaderboard")
+    page.get_by_label("From", exact=True).fill("2001-01-01")
+    page.get_by_label("To", exact=True).fill("2001-01-02")
+    expect(page.get_by_text("No improved replies")).to_be_visible()
+
+
+def test_a_stress_test_and_a_retrain_run_show_their_outcome(page: Page, stack: Stack, shots: Any) -> None:
+    sign_in(page, stack, Role.ADMIN)
+    open_page(page, stack, "stress")
+    # The seeded stack has no stress test until the retrain run's evaluation (or a CLI run) makes one.
+    runs_before = stack.api("/stress-tests")["items"]
+    if not runs_before:
+        expect(page.get_by_text("No stress tests yet.")).to_be_visible()
+
+    open_page(page, stack, "retrain")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Start a run now").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Retrain run")
+    status = page.get_by_test_id("run-status")
+    expect(status).not_to_contain_text("running", timeout=WORKER_WAIT_MS * 2)
+    run_id = page.url.rsplit("/", 1)[1]
+    run = stack.api(f"/retrain-runs/{run_id}")
+    expect(status).to_contain_text(run["status"].replace("_", " "))
+    steps = page.get_by_test_id("steps").locator("> li")
+    expect(steps).to_have_count(len(run["steps"]))
+    expect(page.get_by_test_id("steps")).to_contain_text("Export training data")
+    shots(page, "retrain-run")
+
+    stress = stack.api("/stress-tests")["items"]
+    if stress:
+        open_page(page, stack, f"stress/{stress[0]['runId']}")
+        detail = stack.api(f"/stress-tests/{stress[0]['runId']}")
+        summary = detail["summary"]
+        if summary:
+            expect(page.get_by_test_id("stat-wlt")).to_contain_text(
+                f"{summary['wins']} / {summary['losses']} / {summary['ties']}"
+            )
+            shots(page, "stress-test")
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_pages_fit_a_phone_and_are_keyboard_reachable(page: Page, stack: Stack, path: str, shots: Any) -> None:
+    sign_in(page, stack, Role.ADMIN)
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_page(page, stack, path)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "replyloop"  # the first stop is the brand link, then the pages
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('nav') !== null")
+    shots(page, f"{path}-phone")
