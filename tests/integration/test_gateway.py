@@ -118,3 +118,69 @@ def test_a_crashing_handler_is_a_500_like_api_gateway(stack):
     response = Client(Gateway(stack.routes, Crasher(stack.functions), on_error=errors.append)).get("/docs")
     assert response.status_code == 500
     assert "boom" in errors[0]
+
+
+@pytest.fixture
+def console_dir(tmp_path):
+    folder = tmp_path / "dist"
+    folder.mkdir()
+    (folder / "index.html").write_text("<!doctype html><title>replyloop console</title>")
+    (folder / "main.js").write_text("console.log('hi')")
+    (tmp_path / "secret.txt").write_text("not for the browser")
+    return folder
+
+
+@pytest.fixture
+def console_client(stack, replyloop_home, console_dir):
+    return Client(Gateway(stack.routes, FunctionRunner(stack.functions), home=replyloop_home, static_dir=console_dir))
+
+
+def test_the_console_is_served_where_no_route_claims_the_path(console_client):
+    page = console_client.get("/")
+    assert page.status_code == 200
+    assert "replyloop console" in page.get_data(as_text=True)
+    assert page.headers["Content-Type"].startswith("text/html")
+    script = console_client.get("/main.js")
+    assert script.status_code == 200
+    assert "javascript" in script.headers["Content-Type"]
+    assert script.headers["X-Content-Type-Options"] == "nosniff"
+    # Routes still win: the API is not shadowed by the console.
+    assert console_client.get("/api/feedback/analytics").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/../secret.txt", "/%2e%2e/secret.txt", "/nothing.js"])
+def test_only_files_inside_the_console_are_served(console_client, path):
+    response = console_client.get(path)
+    assert response.status_code == 404
+    assert b"not for the browser" not in response.get_data()
+
+
+def test_the_console_learns_it_signs_in_with_dev_tokens(console_client):
+    config = console_client.get("/config.json").get_json()
+    assert config == {"apiUrl": "", "auth": {"mode": "dev", "tokenUrl": "/local/dev-token"}}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_dev_sign_in_issues_a_token_the_gateway_accepts(console_client, role):
+    response = console_client.post("/local/dev-token", json={"role": role.value})
+    assert response.status_code == 200
+    token = response.get_json()["token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["cognito:groups"] == [role.value]
+    assert console_client.get("/api/feedback/analytics", headers=bearer(token)).status_code == 200
+    versions = console_client.get("/api/versions", headers=bearer(token)).status_code
+    assert versions == (200 if role is Role.ADMIN else 403)
+
+
+@pytest.mark.parametrize("body", [{"role": "root"}, {}, ["admin"], "admin"])
+def test_dev_sign_in_refuses_unknown_roles(console_client, body):
+    response = console_client.post("/local/dev-token", json=body)
+    assert response.status_code == 400
+    assert "agent, admin" in response.get_json()["message"]
+
+
+def test_an_unbuilt_console_says_how_to_build_it(stack, replyloop_home, tmp_path):
+    client = Client(Gateway(stack.routes, FunctionRunner(stack.functions), static_dir=tmp_path / "missing"))
+    response = client.get("/")
+    assert response.status_code == 404
+    assert "make console" in response.get_data(as_text=True)
