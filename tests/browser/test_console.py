@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from replyloop.domain.auth import Role
 from tests.browser.conftest import Stack
+from tests.conftest import ROOT
 from tests.e2e.test_local_stack import request
 
 WORKER_WAIT_MS = 90_000
@@ -356,3 +357,22 @@ def test_pages_fit_a_phone_and_are_keyboard_reachable(page: Page, stack: Stack, 
     assert page.evaluate("document.activeElement.closest('nav') !== null")
     if path in ("overview", "replay"):
         shots(page, f"{path}-phone")
+
+
+AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_pages_pass_the_wcag_aa_checks_of_axe(page: Page, stack: Stack, path: str) -> None:
+    """axe-core (pinned in console/package.json) checks contrast, labels, roles and names."""
+    sign_in(page, stack, Role.ADMIN)
+    open_page(page, stack, path)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})")
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+    assert problems == []
+    checked = {rule["id"] for rule in result["passes"]}
+    assert "color-contrast" in checked  # axe really measured the page's text
