@@ -50,16 +50,19 @@ function Resolve({ item, onResolved }) {
 }
 
 export function ReviewQueue() {
-  const result = useApi((api) => api.get("/review-queue"), []);
+  const [cursors, setCursors] = useState([null]);
+  const cursor = cursors[cursors.length - 1];
+  const result = useApi((api) => api.get("/review-queue", { limit: 20, cursor }), [cursor]);
   return (
     <section>
       <h1>Review queue</h1>
       <p class="muted">Drafts with low confidence are held back for a person. Oldest first.</p>
       <Loaded result={result} what="Loading the queue">
         {(data) =>
-          data.items.length === 0 ? (
+          data.items.length === 0 && cursors.length === 1 ? (
             <Empty>Nothing to review: every snoozed draft has a verdict.</Empty>
           ) : (
+            <>
             <ul class="plain" data-testid="review-queue">
               {data.items.map((item) => (
                 <li class="card" data-id={item.interactionId}>
@@ -80,6 +83,16 @@ export function ReviewQueue() {
                 </li>
               ))}
             </ul>
+            <div class="pager">
+              <button disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+                Previous
+              </button>
+              <span>Page {cursors.length}</span>
+              <button disabled={!data.nextCursor} onClick={() => setCursors([...cursors, data.nextCursor])}>
+                Next
+              </button>
+            </div>
+            </>
           )
         }
       </Loaded>

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,7 +30,9 @@ from replyloop.domain.stress import summarise
 from replyloop.domain.training import FailedReply
 from replyloop.services.assistant import NewVersion, activate_version, active_assistant, register_version
 from replyloop.services.evaluation import run_case
-from replyloop.services.export import ExportOptions, Outputs, export_training_data, iter_pages
+
+if TYPE_CHECKING:
+    from replyloop.services.export import Outputs
 
 
 class RetrainSettings(BaseModel):
@@ -138,6 +140,7 @@ class StoreSource:
 
     def failed(self, versions: list[str], start: date, end: date) -> Any:
         from replyloop.adapters.store import ReplayQuery
+        from replyloop.services.export import iter_pages
 
         for tag in versions:
 
@@ -176,6 +179,10 @@ def failed_reply(record: Any) -> FailedReply:
 
 
 def export(deps: Deps, run_id: str) -> dict[str, Any]:
+    # Only the retrain function exports; the api function, which imports this module to start and read
+    # runs, does not pay for the exporter's PII detectors at cold start.
+    from replyloop.services.export import ExportOptions, export_training_data
+
     config = deps.runs.data(run_id, "config") or {}
     _, prompt = active_assistant(deps.registry, deps.llm_settings, deps.now)
     options = ExportOptions(
