@@ -162,3 +162,14 @@ def test_the_export_selects_versions_excludes_with_reasons_and_writes_provenance
     assert manifest["counts"]["train.jsonl"] + manifest["counts"]["validation.jsonl"] == 30 == result.examples
     held_out = manifest["provenance"].get("validation.jsonl", [])
     assert result.eval_case_ids[: len(held_out)] == held_out[:20]  # held-out queries are evaluated first
+
+
+@pytest.mark.parametrize(("min_examples", "enough"), [(5, True), (10, False)])
+def test_enough_means_the_exports_own_minimum(tmp_path, min_examples, enough):
+    rows = [FailedReply(f"i{n}", f"question {n}", "See FAQ.", f"Done {n}.", None, "c", None, None) for n in range(7)]
+    options = ExportOptions(min_examples=min_examples, validation_share=0.0)
+    result = export_training_data(
+        Rows({"v1": 6}, rows), PROMPT, DirectoryOutputs(tmp_path), options, run_id="r", now=NOW
+    )
+    assert result.counts["train.jsonl"] == 7
+    assert result.enough is enough

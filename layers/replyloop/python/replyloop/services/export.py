@@ -85,6 +85,7 @@ class ExportResult:
     eval_case_ids: list[str]
     material: PromptMaterial
     rows: int
+    min_examples: int = MIN_EXAMPLES  # the export's `ExportOptions.min_examples`
 
     @property
     def examples(self) -> int:
@@ -92,7 +93,7 @@ class ExportResult:
 
     @property
     def enough(self) -> bool:
-        return self.counts.get("train.jsonl", 0) >= MIN_EXAMPLES
+        return self.counts.get("train.jsonl", 0) >= self.min_examples
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -278,6 +279,7 @@ def export_training_data(
         eval_case_ids=(tally.eval_ids["validation"] + tally.eval_ids["train"])[: options.eval_cases],
         material=tally.material,
         rows=tally.rows,
+        min_examples=options.min_examples,
     )
 
 
