@@ -13,10 +13,10 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import BotoCoreError, ClientError
 
 from replyloop.adapters.keys import format_timestamp
-from replyloop.domain.errors import ConflictError, NotFoundError, StorageError
+from replyloop.adapters.storage import ConditionFailed, store_call
+from replyloop.domain.errors import ConflictError, NotFoundError
 from replyloop.domain.retrain import RunStatus
 
 RUNS = "RETRAINRUNS"
@@ -48,16 +48,6 @@ class DynamoRetrainRuns:
     def __init__(self, table_name: str, resource: Any | None = None) -> None:
         self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
 
-    def _run(self, operation: Any, **kwargs: Any) -> Any:
-        try:
-            return operation(**kwargs)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise
-            raise StorageError("The data store could not answer") from error
-        except BotoCoreError as error:
-            raise StorageError("The data store could not answer") from error
-
     def create(self, run_id: str, *, trigger: str, trainer: str, requested_by: str | None, now: datetime) -> bool:
         """A new running run; False when it already exists (a retried first step)."""
         created = format_timestamp(now)
@@ -76,13 +66,13 @@ class DynamoRetrainRuns:
         if requested_by:
             item["requestedBy"] = requested_by
         try:
-            self._run(self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError:
+            store_call(self._table.put_item, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ConditionFailed:
             return False
         return True
 
     def _raw(self, run_id: str) -> dict[str, Any]:
-        item = self._run(self._table.get_item, Key={"pk": _pk(run_id), "sk": "RUN"}, ConsistentRead=True).get("Item")
+        item = store_call(self._table.get_item, Key={"pk": _pk(run_id), "sk": "RUN"}, ConsistentRead=True).get("Item")
         if not item:
             raise NotFoundError(f"No retrain run {run_id!r}.")
         return dict(item)
@@ -111,7 +101,8 @@ class DynamoRetrainRuns:
     def finish(self, run_id: str, status: RunStatus, reason: str, now: datetime) -> None:
         """The run's final status; a finished run is never changed again (first finish wins)."""
         try:
-            self._table.update_item(
+            store_call(
+                self._table.update_item,
                 Key={"pk": _pk(run_id), "sk": "RUN"},
                 UpdateExpression="SET #status = :status, reason = :reason, finishedAt = :now",
                 ConditionExpression="attribute_exists(pk) AND #status = :running",
@@ -123,19 +114,14 @@ class DynamoRetrainRuns:
                     ":running": RunStatus.RUNNING.value,
                 },
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                current = self._raw(run_id)["status"]
-                if current != status.value:
-                    raise ConflictError(f"Retrain run {run_id!r} already finished as {current}.") from error
-                return
-            raise StorageError("The data store could not answer") from error
-        except BotoCoreError as error:
-            raise StorageError("The data store could not answer") from error
+        except ConditionFailed as error:
+            current = self._raw(run_id)["status"]
+            if current != status.value:
+                raise ConflictError(f"Retrain run {run_id!r} already finished as {current}.") from error
 
     def _update(self, run_id: str, expression: str, names: dict[str, str], values: dict[str, Any]) -> None:
         try:
-            self._run(
+            store_call(
                 self._table.update_item,
                 Key={"pk": _pk(run_id), "sk": "RUN"},
                 UpdateExpression=expression,
@@ -143,11 +129,11 @@ class DynamoRetrainRuns:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        except ClientError as error:
+        except ConditionFailed as error:
             raise NotFoundError(f"No retrain run {run_id!r}.") from error
 
     def list(self, limit: int) -> list[dict[str, Any]]:
-        response = self._run(
+        response = store_call(
             self._table.query,
             IndexName="gsi1",
             KeyConditionExpression=Key("gsi1pk").eq(RUNS),
