@@ -185,3 +185,37 @@ def test_the_stress_test_harness_reports_and_guards_drift(local_stack):
     assert report["lossShare"] > 0.5
     assert done.returncode == 3
     assert "Drift guard" in done.stderr
+
+
+def test_a_batch_stress_test_can_be_left_and_resumed_and_reports_like_a_live_one(local_stack):
+    env = json.loads(local_stack["env"])
+    url = local_stack["url"]
+    admin = run_cli("dev", "token", "--role", "admin", env=env).strip()
+    request(f"{url}/api/versions", "POST", {"versionTag": "bare-batch", "promptVersion": 1}, admin)
+
+    def stress(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "replyloop", "stress-test", "--url", url, "--json", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    submitted = stress("--batch", "--simulate", "20", "--candidate", "bare-batch", "--no-wait")
+    assert submitted.returncode == 0, submitted.stderr
+    handle = json.loads(submitted.stdout)
+    assert handle["stage"] == "drafting"
+    assert handle["resume"] == f"replyloop stress-test --resume {handle['runId']}"
+
+    done = stress("--resume", handle["runId"], "--poll-seconds", "0.2")
+    report = json.loads(done.stdout)
+    assert report["runId"] == handle["runId"] and report["candidate"] == "bare-batch"
+    assert report["cases"] == 20
+    assert report["wins"] + report["losses"] + report["ties"] == 20
+    assert "judging" in done.stderr and "40/40 done" in done.stderr  # requests: 20 queries x 2 versions
+    # The same verdict as the live harness on the same queries: the drift guard trips.
+    assert report["lossShare"] > 0.5
+    assert done.returncode == 3
+    assert "Drift guard" in done.stderr

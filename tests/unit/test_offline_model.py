@@ -228,3 +228,100 @@ def test_the_key_can_come_from_ssm(monkeypatch):
         llm = build_llm(LlmSettings(OPENAI_API_KEY_PARAMETER="/replyloop/openai-api-key"))
     assert llm._client.api_key == "sk-from-ssm"
     assert "offline" not in llm.description
+
+
+def _batch_line(custom_id: str, message: str, **body) -> str:
+    request = {
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f"<customer_message>\n{message}\n</customer_message>"},
+        ],
+        **body,
+    }
+    return json.dumps({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": request})
+
+
+def _run_batch(sdk: openai.OpenAI, lines: list[str], **metadata: str):
+    uploaded = sdk.files.create(file=("in.jsonl", ("\n".join(lines) + "\n").encode()), purpose="batch")
+    batch = sdk.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h", metadata=metadata
+    )
+    seen = [batch.status]
+    while seen[-1] not in ("completed", "failed", "expired", "cancelled"):
+        batch = sdk.batches.retrieve(batch.id)
+        seen.append(batch.status)
+    return batch, seen
+
+
+def test_a_batch_answers_every_request_like_chat_completions_and_maps_by_custom_id():
+    sdk = client()
+    batch, seen = _run_batch(
+        sdk,
+        [
+            _batch_line("parcel", "where is my parcel"),
+            _batch_line("billing", "I think I was charged twice this month"),
+            _batch_line("mystery", "hi", response_format={"type": "json_schema", "json_schema": {"name": "nope"}}),
+        ],
+        run="r1",
+    )
+    assert seen == ["validating", "in_progress", "finalizing", "completed"]
+    assert batch.request_counts.model_dump() == {"total": 3, "completed": 2, "failed": 1}
+    assert batch.metadata == {"run": "r1"}
+
+    output = [json.loads(line) for line in sdk.files.content(batch.output_file_id).text.splitlines()]
+    replies = {line["custom_id"]: line["response"]["body"]["choices"][0]["message"]["content"] for line in output}
+    assert replies == {
+        "parcel": "Your parcel is at the depot and arrives tomorrow.",
+        "billing": "I refunded the duplicate charge; it shows in 5-7 days.",
+    }
+    assert all(line["response"]["status_code"] == 200 and line["error"] is None for line in output)
+    (error,) = [json.loads(line) for line in sdk.files.content(batch.error_file_id).text.splitlines()]
+    assert error["custom_id"] == "mystery"
+    assert error["response"]["status_code"] == 400
+    assert "cannot produce the schema" in error["response"]["body"]["error"]["message"]
+
+
+def test_a_batch_with_a_bad_input_file_fails_with_line_errors():
+    bad = [
+        _batch_line("same", "hello"),
+        _batch_line("same", "hello again"),
+        json.dumps({"custom_id": "x", "method": "POST", "url": "/v1/embeddings", "body": {}}),
+        "not json",
+    ]
+    batch, seen = _run_batch(client(), bad)
+    assert seen == ["validating", "failed"]
+    assert [(e.line, e.code) for e in batch.errors.data] == [
+        (2, "duplicate_custom_id"),
+        (3, "mismatched_endpoint"),
+        (4, "invalid_json_line"),
+    ]
+    assert batch.output_file_id is None
+
+
+def test_a_batch_can_be_cancelled_and_batches_are_listed_newest_first_in_pages():
+    sdk = client()
+    uploaded = sdk.files.create(file=("in.jsonl", _batch_line("a", "hi").encode()), purpose="batch")
+    made = [
+        sdk.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h")
+        for _ in range(3)
+    ]
+    assert sdk.batches.cancel(made[0].id).status == "cancelling"
+    assert sdk.batches.retrieve(made[0].id).status == "cancelled"
+
+    listed = [batch.id for batch in sdk.batches.list(limit=2)]  # the SDK follows `has_more` with `after`
+    assert listed[:3] == [b.id for b in reversed(made)]
+
+
+def test_a_batch_refuses_files_and_endpoints_it_cannot_run():
+    sdk = client()
+    tuning = sdk.files.create(file=("t.jsonl", _training_jsonl(10)), purpose="fine-tune")
+    with pytest.raises(openai.BadRequestError, match="not 'batch'"):
+        sdk.batches.create(input_file_id=tuning.id, endpoint="/v1/chat/completions", completion_window="24h")
+    batch_file = sdk.files.create(file=("in.jsonl", _batch_line("a", "hi").encode()), purpose="batch")
+    with pytest.raises(openai.BadRequestError, match="batches only"):
+        sdk.batches.create(input_file_id=batch_file.id, endpoint="/v1/embeddings", completion_window="24h")
+    with pytest.raises(openai.NotFoundError):
+        sdk.batches.retrieve("batch_missing")
+    with pytest.raises(openai.NotFoundError):
+        sdk.files.content("file-missing")

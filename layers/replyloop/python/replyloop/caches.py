@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 def clear_all() -> None:
-    from replyloop.adapters import dynamodb, executions, llm, queue, registry, retrain_runs, stress_log
+    from replyloop.adapters import batches, dynamodb, executions, llm, queue, registry, retrain_runs, stress_log
     from replyloop.handlers import workers
     from replyloop.services import retrain
     from replyloop.settings import get_settings
@@ -19,6 +19,7 @@ def clear_all() -> None:
         registry.get_registry,
         llm.get_llm,
         llm.get_llm_settings,
+        batches.get_batches,
         queue.get_job_queue,
         stress_log.get_stress_log,
         retrain_runs.get_retrain_runs,

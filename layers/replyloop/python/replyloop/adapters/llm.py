@@ -165,16 +165,10 @@ class OpenAILlm:
         n: int,
         max_tokens: int,
     ) -> Any:
-        arguments: dict[str, Any] = {
-            "model": model,
-            "messages": messages,
-            "temperature": temperature,
-            "n": n,
-            "max_completion_tokens": max_tokens,
-        }
-        if logprobs:
-            arguments["logprobs"] = True
-        return _call(self._client.chat.completions.create, **arguments)
+        return _call(
+            self._client.chat.completions.create,
+            **chat_body(messages, model=model, temperature=temperature, logprobs=logprobs, n=n, max_tokens=max_tokens),
+        )
 
     def structured(
         self, messages: list[dict[str, str]], *, model: str, output: type[Output], temperature: float = 0.0
@@ -205,6 +199,36 @@ class OpenAILlm:
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
         )
+
+
+def chat_body(
+    messages: list[dict[str, str]], *, model: str, temperature: float, logprobs: bool, n: int = 1, max_tokens: int = 600
+) -> dict[str, Any]:
+    """A chat completion request as `complete` sends it (and as a Batch API line carries it)."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "temperature": temperature,
+        "n": n,
+        "max_completion_tokens": max_tokens,
+    }
+    if logprobs:
+        body["logprobs"] = True
+    return body
+
+
+def structured_body(
+    messages: list[dict[str, str]], *, model: str, output: type[BaseModel], temperature: float = 0.0
+) -> dict[str, Any]:
+    """A structured-output request as `structured` sends it: the SDK's own strict JSON schema for `output`."""
+    from openai.lib import type_to_response_format_param
+
+    return {
+        "model": model,
+        "messages": messages,
+        "response_format": type_to_response_format_param(output),
+        "temperature": temperature,
+    }
 
 
 def _call(operation: Callable[..., Any], **arguments: Any) -> Any:

@@ -15,6 +15,7 @@ import click
 from replyloop import __version__
 from replyloop.client import ApiClient, ApiError, default_url
 from replyloop.domain.auth import Role
+from replyloop.domain.stress_batch import MAX_QUERIES as MAX_BATCH_QUERIES
 
 URL_OPTION = click.option(
     "--url",
@@ -585,7 +586,35 @@ def retrain_show(url: str, token: str | None, run_id: str) -> None:
 @click.option(
     "--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True, help="At most this many queries."
 )
-@click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Queries in flight.")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), default=8, show_default=True, help="Queries in flight (live mode)."
+)
+@click.option(
+    "--batch",
+    is_flag=True,
+    help=f"Use the OpenAI Batch API: half the price, results within 24 hours (at most {MAX_BATCH_QUERIES} "
+    "queries). The API submits the drafts, then the judgements; this command polls until the run is done.",
+)
+@click.option(
+    "--resume",
+    "resume_id",
+    default=None,
+    metavar="RUN_ID",
+    help="Follow a batch run started earlier (e.g. with --no-wait) until it is done; gathers no new queries.",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Batch mode: poll until the run is done, or submit, print the run id and exit.",
+)
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(0.1, 3600),
+    default=30.0,
+    show_default=True,
+    help="Batch mode: seconds between polls.",
+)
 @click.option(
     "--max-loss-share",
     type=click.FloatRange(0, 1),
@@ -603,20 +632,38 @@ def stress_test(
     simulate: int | None,
     limit: int,
     concurrency: int,
+    batch: bool,
+    resume_id: str | None,
+    wait: bool,
+    poll_seconds: float,
     max_loss_share: float,
     as_json: bool,
 ) -> None:
     """Run queries through two assistant versions, judge both on one rubric, and report.
 
+    Live mode (the default) sends the queries --concurrency at a time and reports when they are back.
+    With --batch the run goes through the OpenAI Batch API for half the price: the command hands the
+    queries to the API, which submits a batch of drafts and then a batch of judgements; the command
+    polls (--poll-seconds) and shows each batch's progress. A batch can take up to 24 hours: with
+    --no-wait the command prints the run id and exits, and `replyloop stress-test --resume RUN_ID`
+    picks it up later (from any machine). The report, --json and the drift guard are the same in
+    both modes.
+
     \b
-    Exit codes: 0 the candidate held up; 3 it lost on more than --max-loss-share of the queries;
-    1 the run could not be done.
+    Exit codes: 0 the candidate held up (or --no-wait submitted the run); 3 it lost on more than
+    --max-loss-share of the queries; 1 the run could not be done (a failed batch says why).
     """
     import time
 
     from replyloop.operations.stress_test import failed_queries, run_all, simulated_queries
 
     client = ApiClient(url, _token(url, token), timeout=120)
+    if resume_id:
+        run, summary = _follow_batch(client, resume_id, None, wait, poll_seconds, as_json)
+        if summary is None:
+            return
+        _report_stress_test(run, summary, max_loss_share, as_json)
+        return
     try:
         versions = client.get("/api/versions")["items"]
         if candidate is None:
@@ -627,11 +674,27 @@ def stress_test(
         queries = simulated_queries(min(simulate, limit)) if simulate else failed_queries(client, days, limit)
         if not queries:
             raise click.ClickException(f"No 'not useful' verdicts in the last {days} days; try --simulate N.")
+        if batch and len(queries) > MAX_BATCH_QUERIES:
+            raise click.ClickException(
+                f"{len(queries)} queries: a batch run takes at most {MAX_BATCH_QUERIES}; lower --limit or --simulate."
+            )
         source = f"simulated x{len(queries)}" if simulate else f"failed queries, last {days} days"
         run = client.post(
             "/api/stress-tests",
-            {"baseline": baseline, "candidate": candidate, "source": source, "planned": len(queries)},
+            {
+                "baseline": baseline,
+                "candidate": candidate,
+                "source": source,
+                "planned": len(queries),
+                "mode": "batch" if batch else "live",
+            },
         )
+        if batch:
+            run, summary = _follow_batch(client, run["runId"], queries, wait, poll_seconds, as_json)
+            if summary is None:
+                return
+            _report_stress_test(run, summary, max_loss_share, as_json)
+            return
         started = time.monotonic()
         with click.progressbar(
             length=len(queries), label=f"{run['baseline']} vs {run['candidate']}", file=sys.stderr
@@ -643,6 +706,58 @@ def stress_test(
         )
     except ApiError as error:
         raise click.ClickException(str(error)) from error
+    _report_stress_test(run, summary, max_loss_share, as_json)
+
+
+def _follow_batch(
+    client: ApiClient, run_id: str, queries: list[Any] | None, wait: bool, poll_seconds: float, as_json: bool
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Hand over the queries (a new run), then poll until the run is done; (run, summary or None)."""
+    import time
+
+    from replyloop.operations.stress_test import add_batch_queries, poll_batch
+
+    try:
+        if queries is not None:
+            with click.progressbar(length=len(queries), label=f"Adding queries to {run_id}", file=sys.stderr) as bar:
+                add_batch_queries(client, run_id, queries, bar.update)
+        progress = poll_batch(client, run_id)
+        shown = ""
+        while True:
+            line = _batch_line(progress)
+            if line != shown:
+                click.echo(line, err=True)
+                shown = line
+            if progress["stage"] in ("finished", "failed") or not wait:
+                break
+            time.sleep(poll_seconds)
+            progress = poll_batch(client, run_id)
+    except ApiError as error:
+        raise click.ClickException(str(error)) from error
+    if progress["stage"] == "failed":
+        raise click.ClickException(f"Stress test {run_id} failed: {progress.get('reason')}")
+    if progress["failedCases"]:
+        click.echo(f"{progress['failedCases']} queries left out (a request failed or expired):", err=True)
+        for left_out in progress["errors"][:5]:
+            click.echo(f"  {left_out['caseId']}: {left_out['message']}"[:200], err=True)
+    if progress["stage"] != "finished":
+        resume = f"replyloop stress-test --resume {run_id}"
+        if as_json:
+            click.echo(json.dumps({"runId": run_id, "stage": progress["stage"], "resume": resume}, indent=2))
+        else:
+            click.echo(f"Batch stress test {run_id} is {progress['stage']}; follow it with `{resume}`.")
+        return progress, None
+    return progress, progress["summary"]
+
+
+def _batch_line(progress: dict[str, Any]) -> str:
+    counts = progress.get("requestCounts")
+    detail = f"{counts['completed']}/{counts['total']} done, {counts['failed']} failed" if counts else ""
+    batch = f"batch {progress['batchId']} {progress.get('batchStatus') or ''}" if progress.get("batchId") else ""
+    return f"  {progress['runId']}  {progress['stage']:10} {batch}  {detail}".rstrip()
+
+
+def _report_stress_test(run: dict[str, Any], summary: dict[str, Any], max_loss_share: float, as_json: bool) -> None:
     if as_json:
         click.echo(
             json.dumps(

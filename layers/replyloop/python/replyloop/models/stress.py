@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
 from replyloop.domain.stress import CaseResult, StressSummary
+from replyloop.domain.stress_batch import BatchProgress
 from replyloop.models.api import INTERACTION_ID_PATTERN, ApiModel, OptionalText, RequestModel, Text, VersionTag
 
 
@@ -15,12 +16,18 @@ class NewStressTest(RequestModel):
     candidate: VersionTag
     source: Annotated[str, StringConstraints(max_length=200)] = "manual"
     planned: int = Field(default=0, ge=0, le=1_000_000, description="How many queries the client will send.")
+    mode: Literal["live", "batch"] = Field(
+        default="live",
+        description="`live`: send each query to /cases. `batch`: add queries to /queries, then poll /batch/poll "
+        "(the OpenAI Batch API: half price, results within 24 hours).",
+    )
 
 
 class StressTestCreated(ApiModel):
     run_id: str
     baseline: str
     candidate: str
+    mode: str = "live"
 
 
 class StressCase(RequestModel):
@@ -116,3 +123,63 @@ class StressTestView(ApiModel):
 
 class StressTestList(ApiModel):
     items: list[dict[str, Any]]
+
+
+class StressQueries(RequestModel):
+    queries: list[StressCase] = Field(
+        min_length=1, max_length=500, description="Queries for a batch run; a case id sent again replaces its query."
+    )
+
+
+class QueriesAdded(ApiModel):
+    run_id: str
+    added: int
+
+
+class RequestCounts(ApiModel):
+    total: int
+    completed: int
+    failed: int
+
+
+class CaseError(ApiModel):
+    case_id: str
+    message: str
+
+
+class BatchProgressView(ApiModel):
+    run_id: str
+    baseline: str
+    candidate: str
+    stage: str = Field(description="collecting, drafting, judging, finished or failed.")
+    status: str
+    queries: int | None = None
+    batch_id: str | None = Field(default=None, description="The OpenAI batch the run waits for (or waited for last).")
+    batch_status: str | None = Field(default=None, description="That batch's status, as the Batch API says it.")
+    request_counts: RequestCounts | None = None
+    failed_cases: int = Field(default=0, description="Queries left out: a request of theirs failed or expired.")
+    errors: list[CaseError] = Field(default_factory=list, description="Why, for the first 50 of them.")
+    reason: str | None = Field(default=None, description="Why the run failed.")
+    summary: SummaryView | None = None
+
+    @classmethod
+    def of(cls, progress: BatchProgress) -> BatchProgressView:
+        run, batch = progress.run, progress.batch
+        duration = (run.get("summary") or {}).get("duration_seconds")
+        return cls(
+            run_id=run["runId"],
+            baseline=run["baseline"],
+            candidate=run["candidate"],
+            stage=run["stage"],
+            status=run["status"],
+            queries=run.get("queries"),
+            batch_id=batch.batch_id if batch else run.get("judgeBatchId") or run.get("draftsBatchId"),
+            batch_status=batch.status if batch else None,
+            request_counts=RequestCounts(total=batch.total, completed=batch.completed, failed=batch.failed)
+            if batch
+            else None,
+            failed_cases=int(run.get("failedCases", 0)),
+            errors=[CaseError(case_id=e["caseId"], message=e["message"]) for e in run.get("batchErrors", [])],
+            reason=run.get("reason"),
+            summary=SummaryView.of(progress.summary, duration) if progress.summary else None,
+        )

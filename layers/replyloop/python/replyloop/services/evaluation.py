@@ -10,8 +10,9 @@ from replyloop.adapters.llm import Llm, LlmSettings
 from replyloop.adapters.registry import Registry
 from replyloop.domain.errors import NotFoundError
 from replyloop.domain.learning import judge_messages
-from replyloop.domain.prompts import build_draft_messages
+from replyloop.domain.prompts import PromptVersion, build_draft_messages
 from replyloop.domain.stress import CaseResult
+from replyloop.domain.versions import AssistantVersion
 from replyloop.models.llm import JudgeScores
 
 
@@ -26,16 +27,22 @@ class Evaluation:
     cost_usd: float
 
 
-def evaluate(
-    registry: Registry, llm: Llm, settings: LlmSettings, version_tag: str, message: str, reference: str | None
-) -> Evaluation:
-    """Draft with one version (nothing recorded) and judge the draft against the reference reply."""
+def resolve_version(registry: Registry, version_tag: str) -> tuple[AssistantVersion, PromptVersion]:
+    """The version and the prompt version it drafts with (live and batch stress tests alike)."""
     version = registry.get_version(version_tag)
     if version is None:
         raise NotFoundError(f"No assistant version {version_tag!r}.")
     prompt = registry.get_prompt_version(version.prompt_name, version.prompt_version)
     if prompt is None:
         raise NotFoundError(f"Version {version_tag!r} names a prompt version that does not exist.")
+    return version, prompt
+
+
+def evaluate(
+    registry: Registry, llm: Llm, settings: LlmSettings, version_tag: str, message: str, reference: str | None
+) -> Evaluation:
+    """Draft with one version (nothing recorded) and judge the draft against the reference reply."""
+    version, prompt = resolve_version(registry, version_tag)
     (draft,) = llm.complete(
         build_draft_messages(prompt, message),
         model=version.model,

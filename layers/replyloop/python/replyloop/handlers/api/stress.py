@@ -1,4 +1,8 @@
-"""Stress tests (admin): a client sends queries, the API runs both versions and keeps the log."""
+"""Stress tests (admin): a client sends queries, the API runs both versions and keeps the log.
+
+Live runs answer each query at once (`/cases`); batch runs collect their queries (`/queries`) and go
+through the OpenAI Batch API, moved on by `/batch/poll` (see services.stress_batch).
+"""
 
 from __future__ import annotations
 
@@ -9,24 +13,29 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from replyloop.adapters.batches import get_batches
 from replyloop.adapters.llm import get_llm, get_llm_settings
 from replyloop.adapters.registry import get_registry
 from replyloop.adapters.stress_log import get_stress_log
-from replyloop.domain.errors import NotFoundError
+from replyloop.domain.errors import ConflictError, NotFoundError
 from replyloop.domain.stress import summarise
+from replyloop.domain.stress_batch import BatchQuery
 from replyloop.handlers.api.responses import error_responses
 from replyloop.handlers.api.security import require_admin
 from replyloop.models.stress import (
+    BatchProgressView,
     CaseView,
     FinishStressTest,
     NewStressTest,
+    QueriesAdded,
     StressCase,
+    StressQueries,
     StressTestCreated,
     StressTestList,
     StressTestView,
     SummaryView,
 )
-from replyloop.services import assistant, evaluation
+from replyloop.services import assistant, evaluation, stress_batch
 
 router = APIGatewayHttpRouter()
 RunId = Annotated[
@@ -45,18 +54,27 @@ def start_stress_test(body: NewStressTest) -> tuple[StressTestCreated, int]:
         if get_registry().get_version(tag) is None:
             raise NotFoundError(f"No assistant version {tag!r}.")
     run_id = uuid.uuid4().hex
-    get_stress_log().create_run(run_id, baseline, body.candidate, body.source, body.planned, now)
-    return StressTestCreated(run_id=run_id, baseline=baseline, candidate=body.candidate), 201
+    batch = body.mode == "batch"
+    get_stress_log().create_run(run_id, baseline, body.candidate, body.source, body.planned, now, batch=batch)
+    return StressTestCreated(run_id=run_id, baseline=baseline, candidate=body.candidate, mode=body.mode), 201
+
+
+def _require_live(run: dict[str, object]) -> None:
+    if run.get("mode") == "batch":
+        raise ConflictError(
+            f"Stress test {run['runId']!r} is a batch run: add queries to /queries, then poll /batch/poll."
+        )
 
 
 @router.post(
     "/stress-tests/<run_id>/cases",
     middlewares=[require_admin],
     summary="Run one query through both versions, judge both, log it",
-    responses=error_responses(404, 503),
+    responses=error_responses(404, 409, 503),
 )
 def run_stress_case(run_id: RunId, body: StressCase) -> CaseView:
     run = get_stress_log().get_run(run_id)
+    _require_live(run)
     result = evaluation.run_case(
         get_registry(),
         get_llm(),
@@ -76,13 +94,51 @@ def run_stress_case(run_id: RunId, body: StressCase) -> CaseView:
     "/stress-tests/<run_id>/finish",
     middlewares=[require_admin],
     summary="Close the run and summarise it",
-    responses=error_responses(404),
+    responses=error_responses(404, 409),
 )
 def finish_stress_test(run_id: RunId, body: FinishStressTest) -> SummaryView:
     log = get_stress_log()
+    _require_live(log.get_run(run_id))
     summary = summarise(log.cases(run_id))
     log.complete_run(run_id, summary, body.duration_seconds, datetime.now(UTC))
     return SummaryView.of(summary, body.duration_seconds)
+
+
+@router.post(
+    "/stress-tests/<run_id>/queries",
+    middlewares=[require_admin],
+    summary="Add queries to a batch run (before its first poll)",
+    responses=error_responses(404, 409),
+)
+def add_stress_queries(run_id: RunId, body: StressQueries) -> QueriesAdded:
+    queries = [
+        BatchQuery(
+            case_id=evaluation.case_id(query.message, query.interaction_id, query.case_id),
+            message=query.message,
+            reference_reply=query.reference_reply,
+            interaction_id=query.interaction_id,
+        )
+        for query in body.queries
+    ]
+    stress_batch.add_queries(get_stress_log(), run_id, queries)
+    return QueriesAdded(run_id=run_id, added=len(queries))
+
+
+@router.post(
+    "/stress-tests/<run_id>/batch/poll",
+    middlewares=[require_admin],
+    summary="Move a batch run on: submit its drafts, then its judgements, then log and summarise (idempotent)",
+    responses=error_responses(400, 404, 409, 503),
+)
+def poll_stress_batch(run_id: RunId) -> BatchProgressView:
+    deps = stress_batch.BatchDeps(
+        log=get_stress_log(),
+        registry=get_registry(),
+        settings=get_llm_settings(),
+        batches=get_batches(),
+        now=datetime.now(UTC),
+    )
+    return BatchProgressView.of(stress_batch.poll(deps, run_id))
 
 
 @router.get(
