@@ -46,3 +46,13 @@ def replyloop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("REPLYLOOP_HOME", str(home))
     return home
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last, however pytest is invoked.
+
+    Playwright's sync API (pytest-playwright's session-wide browser) keeps an asyncio event loop
+    running in the main thread until the session ends, and the SQS workers' batch processing calls
+    `asyncio.run()`, which refuses to start inside a running loop. In Lambda nothing else runs a loop.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)  # stable: order kept otherwise

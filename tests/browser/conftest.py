@@ -19,8 +19,6 @@ from replyloop.domain.auth import Role
 from replyloop.local.tokens import issue_token
 from tests.e2e.test_local_stack import request, run_cli, start_stack
 
-pytestmark = pytest.mark.browser
-
 # The flags a sandboxed, offline machine needs: no background calls home, no GPU, root allowed.
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -20,6 +20,7 @@ from tests.browser.conftest import Stack
 from tests.conftest import ROOT
 from tests.e2e.test_local_stack import request
 
+pytestmark = pytest.mark.browser  # runs last (see tests/conftest.py)
 WORKER_WAIT_MS = 90_000
 PAGES = {
     "overview": "Overview",
