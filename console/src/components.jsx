@@ -112,3 +112,29 @@ export function useVersionTags() {
   const result = useApi((api) => (admin ? api.get("/versions") : Promise.resolve({ items: [] })), [admin]);
   return result.data?.items || [];
 }
+
+/** Cursor paging: the cursor of every page seen so far, so Previous needs no cursor of its own. */
+export function useCursors() {
+  const [cursors, setCursors] = useState([null]);
+  return {
+    cursor: cursors[cursors.length - 1],
+    page: cursors.length,
+    next: (cursor) => setCursors([...cursors, cursor]),
+    previous: () => setCursors(cursors.slice(0, -1)),
+    reset: () => setCursors([null]),
+  };
+}
+
+export function Pager({ pages, nextCursor }) {
+  return (
+    <div class="pager">
+      <button disabled={pages.page === 1} onClick={pages.previous}>
+        Previous
+      </button>
+      <span>Page {pages.page}</span>
+      <button disabled={!nextCursor} onClick={() => pages.next(nextCursor)}>
+        Next
+      </button>
+    </div>
+  );
+}

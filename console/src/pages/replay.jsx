@@ -3,7 +3,7 @@
 // "Explain Reply", which queue a worker and show its result when it lands.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { describeError } from "../api.js";
-import { Badge, Empty, ErrorNote, Loaded, clip, num, useApi, useApp, when } from "../components.jsx";
+import { Badge, Empty, ErrorNote, Loaded, Pager, clip, num, useApi, useApp, useCursors, when } from "../components.jsx";
 import { DateRange, VersionSelect } from "./filters.jsx";
 
 const PAGE_SIZE = 20;
@@ -14,15 +14,14 @@ export function Replay({ params }) {
 
 function ReplayList() {
   const [filters, setFilters] = useState({ verdict: "", version: "", from: "", to: "", order: "newest" });
-  const [cursors, setCursors] = useState([null]); // the cursor of each page seen so far
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursors();
   const result = useApi(
-    (api) => api.get("/feedback/replay", { ...filters, limit: PAGE_SIZE, cursor }),
-    [JSON.stringify(filters), cursor],
+    (api) => api.get("/feedback/replay", { ...filters, limit: PAGE_SIZE, cursor: pages.cursor }),
+    [JSON.stringify(filters), pages.cursor],
   );
   const change = (patch) => {
     setFilters({ ...filters, ...patch });
-    setCursors([null]);
+    pages.reset();
   };
   return (
     <section>
@@ -80,15 +79,7 @@ function ReplayList() {
                   </tbody>
                 </table>
               </div>
-              <div class="pager">
-                <button disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-                  Previous
-                </button>
-                <span>Page {cursors.length}</span>
-                <button disabled={!page.nextCursor} onClick={() => setCursors([...cursors, page.nextCursor])}>
-                  Next
-                </button>
-              </div>
+              <Pager pages={pages} nextCursor={page.nextCursor} />
             </>
           )
         }

@@ -2,7 +2,7 @@
 // verdict and, usually, their own reply.
 import { useState } from "preact/hooks";
 import { describeError } from "../api.js";
-import { Empty, Loaded, num, useApi, useApp, when } from "../components.jsx";
+import { Empty, Loaded, Pager, num, useApi, useApp, useCursors, when } from "../components.jsx";
 
 function Resolve({ item, onResolved }) {
   const { api } = useApp();
@@ -50,16 +50,15 @@ function Resolve({ item, onResolved }) {
 }
 
 export function ReviewQueue() {
-  const [cursors, setCursors] = useState([null]);
-  const cursor = cursors[cursors.length - 1];
-  const result = useApi((api) => api.get("/review-queue", { limit: 20, cursor }), [cursor]);
+  const pages = useCursors();
+  const result = useApi((api) => api.get("/review-queue", { limit: 20, cursor: pages.cursor }), [pages.cursor]);
   return (
     <section>
       <h1>Review queue</h1>
       <p class="muted">Drafts with low confidence are held back for a person. Oldest first.</p>
       <Loaded result={result} what="Loading the queue">
         {(data) =>
-          data.items.length === 0 && cursors.length === 1 ? (
+          data.items.length === 0 && pages.page === 1 ? (
             <Empty>Nothing to review: every snoozed draft has a verdict.</Empty>
           ) : (
             <>
@@ -83,15 +82,7 @@ export function ReviewQueue() {
                 </li>
               ))}
             </ul>
-            <div class="pager">
-              <button disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-                Previous
-              </button>
-              <span>Page {cursors.length}</span>
-              <button disabled={!data.nextCursor} onClick={() => setCursors([...cursors, data.nextCursor])}>
-                Next
-              </button>
-            </div>
+            <Pager pages={pages} nextCursor={data.nextCursor} />
             </>
           )
         }
