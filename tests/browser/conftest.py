@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from replyloop.domain.auth import Role
+from replyloop.local.stack import STATE_FILE
 from replyloop.local.tokens import issue_token
 from tests.e2e.test_local_stack import request, run_cli, start_stack
 
@@ -57,9 +60,29 @@ class Stack:
         self.url: str = info["url"]
         self.home = Path(info["home"])
         self.env: dict[str, str] = json.loads(info["env"])
+        self.log: list[str] = info["stderr"]  # the stack's own log, as it runs
 
     def token(self, role: Role) -> str:
         return issue_token(role, home=self.home)
+
+    def drain(self, timeout: float = 120) -> None:
+        """Wait until the learning workers have nothing queued or in flight (three checks in a row)."""
+        state = json.loads((self.home / STATE_FILE).read_text())
+        sqs = boto3.client("sqs", endpoint_url=state["awsEndpoint"], region_name=state["region"])
+        names = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+        quiet, deadline = 0, time.monotonic() + timeout
+        while quiet < 3:
+            counts = {
+                name: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(names))["Attributes"]
+                for name, url in state["queues"].items()
+                if not name.endswith("DLQ")
+            }
+            if time.monotonic() > deadline:
+                errors = [line for line in self.log if "Error" in line or "failed" in line][-5:]
+                pytest.fail(f"the learning queues did not drain in {timeout:.0f} s: {counts}; last errors: {errors}")
+            busy = sum(int(value) for attributes in counts.values() for value in attributes.values())
+            quiet = 0 if busy else quiet + 1
+            time.sleep(0.5)
 
     def api(self, path: str, method: str = "GET", body: object = None, role: Role = Role.ADMIN) -> Any:
         status, data = request(f"{self.url}/api{path}", method, body, self.token(role))
