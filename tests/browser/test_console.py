@@ -180,7 +180,8 @@ def test_generate_improved_reply_shows_progress_then_the_result(page: Page, stac
     view = stack.api(f"/interactions/{interaction}")
     assert view["correctedReply"]
     expect(page.get_by_test_id("col-improved")).to_contain_text(view["correctedReply"])
-    expect(page.get_by_test_id("score-gain")).to_contain_text(f"{view['scoreGainEstimate']:g}")
+    shown_gain = page.get_by_test_id("score-gain").locator("strong").inner_text()
+    assert float(shown_gain) == pytest.approx(view["scoreGainEstimate"], abs=0.005)  # shown to 2 places
     expect(page.get_by_test_id("judge-scores")).to_contain_text("Improved")
 
     page.get_by_role("button", name="Explain Reply").click()
@@ -225,12 +226,12 @@ def test_leaderboard_shows_the_most_improved_replies_in_order(page: Page, stack:
     expected = settled(stack, "/improvements/leaderboard?limit=50", role=Role.AGENT)["items"]
     sign_in(page, stack, Role.AGENT)
     open_page(page, stack, "leaderboard")
-    if not expected:
-        expect(page.get_by_text("No improved replies")).to_be_visible()
-        return
+    assert expected, "the seeded not-useful verdicts were improved by the workers"
     entries = page.get_by_test_id("leaderboard").locator("> li")
     expect(entries).to_have_count(len(expected))
-    expect(entries.first.locator(".gain")).to_have_text(f"+{expected[0]['scoreGainEstimate']:.1f}".replace(".0", ""))
+    top_gain = entries.first.locator(".gain").inner_text()
+    assert top_gain.startswith("+")
+    assert float(top_gain) == pytest.approx(expected[0]["scoreGainEstimate"], abs=0.05)  # shown to 1 place
     page.get_by_label("Category").select_option(label=expected[0]["failureCategory"])
     category = urllib.parse.quote(expected[0]["failureCategory"])
     filtered = stack.api(f"/improvements/leaderboard?limit=50&category={category}")["items"]
