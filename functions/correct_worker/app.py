@@ -1,5 +1,8 @@
 """Lambda entry point of an SQS worker; the code lives in the replyloop layer."""
 
+from replyloop.handlers import snapstart
 from replyloop.handlers.workers import lambda_handler
+
+snapstart.register()  # SnapStart's runtime hooks (a no-op outside Lambda)
 
 __all__ = ["lambda_handler"]

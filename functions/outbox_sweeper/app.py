@@ -1,5 +1,8 @@
 """Lambda entry point of the outbox sweeper; the code lives in the replyloop layer."""
 
+from replyloop.handlers import snapstart
 from replyloop.handlers.sweeper import lambda_handler
+
+snapstart.register()  # SnapStart's runtime hooks (a no-op outside Lambda)
 
 __all__ = ["lambda_handler"]

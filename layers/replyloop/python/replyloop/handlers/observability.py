@@ -5,8 +5,12 @@ import warnings
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from replyloop.handlers.tracing import LazyXRayProvider
+
 logger = Logger(service="replyloop")
-tracer = Tracer(service="replyloop")
+# X-Ray through a provider that imports its SDK on the first traced call (tracing.py says why).
+xray = LazyXRayProvider()
+tracer = Tracer(service="replyloop", provider=xray)
 metrics = Metrics(namespace="Replyloop", service="replyloop")
 
 # Read-only routes record no business metric; that is expected, not worth a warning per request.

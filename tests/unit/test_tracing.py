@@ -1,0 +1,100 @@
+"""The lazy X-Ray provider: no SDK import where tracing is off; real subsegments and patches where it is on.
+
+Each case runs in a fresh interpreter: what is imported, and X-Ray's patches, are per process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from tests.conftest import ROOT
+
+
+def run_python(code: str, **env: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": "t", **env},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_disabled_tracing_never_imports_the_xray_sdk():
+    # Given tracing disabled, when a handler module loads and a traced handler runs,
+    out = run_python(
+        """
+        import sys
+        from replyloop.handlers.observability import tracer, xray
+
+        @tracer.capture_lambda_handler
+        def handler(event, context):
+            tracer.put_annotation("k", "v")
+            return {"ok": True}
+
+        assert handler({}, None) == {"ok": True}
+        print("aws_xray_sdk.core" in sys.modules, xray.loaded)
+        """,
+        POWERTOOLS_TRACE_DISABLED="true",
+    )
+    # then the X-Ray SDK's core was never imported.
+    assert out == "False False"
+
+
+def test_enabled_tracing_loads_the_recorder_on_first_use_and_applies_deferred_patches():
+    out = run_python(
+        """
+        import sys
+        from aws_lambda_powertools import Tracer
+        from replyloop.handlers.tracing import LazyXRayProvider
+
+        provider = LazyXRayProvider()
+        tracer = Tracer(service="t", disabled=False, patch_modules=["httplib"], provider=provider)
+        before = ("aws_xray_sdk.core" in sys.modules, provider.loaded)
+
+        import aws_xray_sdk.core
+        from aws_xray_sdk.core import patcher, xray_recorder
+
+        names = []
+        xray_recorder.begin_segment("test")
+        with tracer.provider.in_subsegment(name="## handler") as subsegment:
+            subsegment.put_annotation(key="ColdStart", value=True)
+            names.append(subsegment.name)
+        xray_recorder.end_segment()
+        print(before, provider.loaded, names, "httplib" in patcher._PATCHED_MODULES,
+              xray_recorder.streaming_threshold)
+        """,
+        AWS_XRAY_CONTEXT_MISSING="IGNORE_ERROR",
+        AWS_XRAY_SDK_ENABLED="true",
+    )
+    assert out == "(False, False) True ['## handler'] True 0"
+
+
+def test_snapstart_hooks_register_with_the_runtime_library_and_restore_clears_caches(monkeypatch):
+    import types
+
+    from replyloop.handlers import snapstart
+    from replyloop.settings import get_settings
+
+    registered: dict[str, list[object]] = {"before": [], "after": []}
+    library = types.ModuleType("snapshot_restore_py")
+    library.register_before_snapshot = registered["before"].append  # type: ignore[attr-defined]
+    library.register_after_restore = registered["after"].append  # type: ignore[attr-defined]
+
+    assert snapstart.register() is False  # no SnapStart library outside Lambda's runtime
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", library)
+    assert snapstart.register() is True
+    assert registered == {"before": [snapstart.before_snapshot], "after": [snapstart.after_restore]}
+
+    monkeypatch.setenv("TABLE_NAME", "before-snapshot")
+    get_settings.cache_clear()
+    assert get_settings().table_name == "before-snapshot"
+    monkeypatch.setenv("TABLE_NAME", "after-restore")
+    snapstart.after_restore()
+    assert get_settings().table_name == "after-restore"
