@@ -13,7 +13,7 @@ CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome 2>/dev/nu
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev setup test lint typecheck validate unit integration e2e browser fuzz bench bench-smoke seed token build clean help console chromium screenshots deploy-console
+.PHONY: dev setup test lint typecheck validate unit integration e2e browser fuzz bench bench-smoke load seed token build clean help console chromium screenshots deploy-console
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ bench: $(STAMP) ## Benchmarks at full size (minutes): ratios against baselines m
 
 bench-smoke: $(STAMP) ## Benchmarks at small sizes (seconds): checks they still run
 	$(BIN)/python bench/run.py --smoke
+
+load: $(STAMP) $(CONSOLE) ## Load test (Locust, headless): 16 agents for 60 s on a fresh local stack; 0 5xx, exact totals
+	$(BIN)/python bench/load.py --users 16 --seconds 60
 
 lint: $(STAMP) ## ruff check + format check
 	$(BIN)/ruff check .
