@@ -205,6 +205,35 @@ def percentiles(environment: Environment) -> list[str]:
     return lines
 
 
+def report(
+    environment: Environment, before: dict[str, Any], after: dict[str, Any], elapsed: float, out: Path | None
+) -> bool:
+    """Print per-route latency and the client tally against what analytics counted; True when exact."""
+    expected = TALLY.expected()
+    reported = {key: int(after[key]) - int(before[key]) for key in expected}
+    print("\n".join(percentiles(environment)))
+    print(f"{TALLY.verdict_calls} verdict calls in {elapsed:.0f} s; 5xx answers: {len(TALLY.server_errors)}")
+    for line in TALLY.server_errors[:10]:
+        print(f"  {line}")
+    print(f"sent (client tally): {expected}")
+    print(f"counted (analytics): {reported}")
+    exact = reported == expected
+    print("totals exact" if exact else "TOTALS DIFFER")
+    if out:
+        stats = {
+            f"{method} {name}": {
+                "requests": entry.num_requests,
+                "failures": entry.num_failures,
+                "p50": entry.get_response_time_percentile(0.5),
+                "p95": entry.get_response_time_percentile(0.95),
+            }
+            for (name, method), entry in environment.stats.entries.items()
+        }
+        result = {"expected": expected, "reported": reported, "server_errors": len(TALLY.server_errors)}
+        out.write_text(json.dumps({**result, "routes": stats}, indent=2))
+    return exact
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=16, help="concurrent agents (default 16)")
@@ -250,28 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=30)
 
-    expected = TALLY.expected()
-    reported = {key: int(after[key]) - int(before[key]) for key in expected}
-    print("\n".join(percentiles(environment)))
-    print(f"{TALLY.verdict_calls} verdict calls in {elapsed:.0f} s; 5xx answers: {len(TALLY.server_errors)}")
-    for line in TALLY.server_errors[:10]:
-        print(f"  {line}")
-    print(f"sent (client tally): {expected}")
-    print(f"counted (analytics): {reported}")
-    exact = reported == expected
-    print("totals exact" if exact else "TOTALS DIFFER")
-    if args.json:
-        stats = {
-            f"{method} {name}": {
-                "requests": entry.num_requests,
-                "failures": entry.num_failures,
-                "p50": entry.get_response_time_percentile(0.5),
-                "p95": entry.get_response_time_percentile(0.95),
-            }
-            for (name, method), entry in environment.stats.entries.items()
-        }
-        result = {"expected": expected, "reported": reported, "server_errors": len(TALLY.server_errors)}
-        args.json.write_text(json.dumps({**result, "routes": stats}, indent=2))
+    exact = report(environment, before, after, elapsed, args.json)
     return 0 if exact and not TALLY.server_errors else 1
 
 
