@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from replyloop.adapters.dynamodb import get_store
 from replyloop.adapters.llm import get_llm, get_llm_settings
 from replyloop.adapters.registry import get_registry
-from replyloop.handlers.api.responses import error_responses
+from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import current_principal, require_agent
 from replyloop.handlers.observability import metrics
 from replyloop.models.assistant import DraftReplyRequest, DraftReplyResponse, ReviewItem, ReviewQueuePage
@@ -25,7 +25,7 @@ router = APIGatewayHttpRouter()
     "/replies",
     middlewares=[require_agent],
     summary="Draft a reply with the active assistant version",
-    responses=error_responses(503),
+    responses=api_responses(201, "The drafted reply, recorded as an interaction", 409, body=True),
 )
 def draft_reply(body: DraftReplyRequest) -> tuple[DraftReplyResponse, int]:
     draft = assistant.draft_reply(
@@ -65,7 +65,7 @@ def draft_reply(body: DraftReplyRequest) -> tuple[DraftReplyResponse, int]:
     "/review-queue",
     middlewares=[require_agent],
     summary="Snoozed low-confidence drafts waiting for a verdict, oldest first",
-    responses=error_responses(400),
+    responses=api_responses(200, "One page of snoozed drafts", 400),
 )
 def review_queue(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from replyloop.adapters.dynamodb import get_store
 from replyloop.adapters.store import ReplayQuery
 from replyloop.domain.entities import Verdict
-from replyloop.handlers.api.responses import error_responses
+from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import require_agent
 from replyloop.models.api import AnalyticsResponse, ReplayItem, ReplayPage, VersionTag
 from replyloop.services import capture
@@ -27,7 +27,7 @@ Version = Annotated[VersionTag | None, Query(alias="version", description="Only 
     "/feedback/replay",
     middlewares=[require_agent],
     summary="Interactions with their verdicts, newest first, for the replay tab",
-    responses=error_responses(400),
+    responses=api_responses(200, "One page of interactions with their verdicts", 400),
 )
 def list_replay(
     verdict: Annotated[Literal["yes", "no"] | None, Query(description="Only this verdict.")] = None,
@@ -57,7 +57,7 @@ def list_replay(
     "/feedback/analytics",
     middlewares=[require_agent],
     summary="Usefulness over time, from per-day counters (no scans)",
-    responses=error_responses(400),
+    responses=api_responses(200, "Usefulness over the window", 400),
 )
 def usefulness_analytics(
     version: Version = None,

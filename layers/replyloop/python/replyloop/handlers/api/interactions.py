@@ -13,7 +13,7 @@ from replyloop.adapters.dynamodb import get_store
 from replyloop.adapters.queue import get_job_queue
 from replyloop.domain.auth import Role
 from replyloop.domain.errors import ForbiddenError
-from replyloop.handlers.api.responses import error_responses
+from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import current_principal, current_roles, require_agent
 from replyloop.handlers.observability import metrics
 from replyloop.models.api import (
@@ -56,7 +56,7 @@ def _now() -> datetime:
     "/interactions",
     middlewares=[require_agent],
     summary="Record an interaction drafted elsewhere",
-    responses=error_responses(),
+    responses=api_responses(201, "The recorded interaction", body=True),
 )
 def record_interaction(body: RecordInteractionRequest) -> tuple[RecordInteractionResponse, int]:
     interaction = capture.record_interaction(get_store(), _draft(body), actor=current_principal(router), now=_now())
@@ -68,7 +68,7 @@ def record_interaction(body: RecordInteractionRequest) -> tuple[RecordInteractio
     "/interactions/<interaction_id>",
     middlewares=[require_agent],
     summary="Everything about one interaction (the replay panel)",
-    responses=error_responses(404),
+    responses=api_responses(200, "The interaction, its verdict and its learning results", 404),
 )
 def get_interaction(interaction_id: InteractionId) -> InteractionView:
     return InteractionView.of(capture.get_interaction(get_store(), interaction_id))
@@ -78,7 +78,7 @@ def get_interaction(interaction_id: InteractionId) -> InteractionView:
     "/interactions/<interaction_id>/feedback",
     middlewares=[require_agent],
     summary="Give or change the verdict on an interaction",
-    responses=error_responses(404),
+    responses=api_responses(200, "The verdict as stored", 404, 409, body=True),
 )
 def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> FeedbackResponse:
     feedback = capture.record_feedback(
@@ -98,7 +98,7 @@ def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> Fee
     "/feedback-replay",
     middlewares=[require_agent],
     summary="Store a whole exchange and its verdict in one call",
-    responses=error_responses(),
+    responses=api_responses(201, "The stored interaction and its verdict", body=True),
 )
 def record_feedback_log(body: FeedbackLogRequest) -> tuple[FeedbackLogResponse, int]:
     interaction, feedback = capture.record_feedback_log(

@@ -12,7 +12,7 @@ from replyloop.adapters.dynamodb import get_store
 from replyloop.adapters.queue import get_job_queue
 from replyloop.domain.errors import InvalidRequestError
 from replyloop.domain.learning import Step
-from replyloop.handlers.api.responses import error_responses
+from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import require_agent
 from replyloop.models.api import INTERACTION_ID_PATTERN, JobAccepted, Label, Leaderboard, LeaderboardItem
 from replyloop.services import learning
@@ -37,7 +37,7 @@ def _accepted(interaction_id: str, step: Step) -> tuple[JobAccepted, int]:
     "/interactions/<interaction_id>/explain",
     middlewares=[require_agent],
     summary='"Why this reply?": queue an explanation of its tone, content and helpfulness',
-    responses=error_responses(404, 503),
+    responses=api_responses(202, "The explanation is queued; GET `statusUrl` for its result", 404),
 )
 def explain_reply(interaction_id: InteractionId) -> tuple[JobAccepted, int]:
     return _accepted(interaction_id, Step.WHY)
@@ -47,7 +47,7 @@ def explain_reply(interaction_id: InteractionId) -> tuple[JobAccepted, int]:
     "/interactions/<interaction_id>/improve",
     middlewares=[require_agent],
     summary="Generate Improved Reply: queue a corrected reply, judged against the original",
-    responses=error_responses(400, 404, 503),
+    responses=api_responses(202, "The improved reply is queued; GET `statusUrl` for its result", 400, 404),
 )
 def improve_reply(interaction_id: InteractionId) -> tuple[JobAccepted, int]:
     return _accepted(interaction_id, Step.CORRECT)
@@ -57,7 +57,7 @@ def improve_reply(interaction_id: InteractionId) -> tuple[JobAccepted, int]:
     "/improvements/leaderboard",
     middlewares=[require_agent],
     summary="Most improved replies, highest estimated score gain first",
-    responses=error_responses(400),
+    responses=api_responses(200, "The most improved replies", 400),
 )
 def leaderboard(
     category: Annotated[Label | None, Query(description="Only this failure category.")] = None,

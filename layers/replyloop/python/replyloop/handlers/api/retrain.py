@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from replyloop.adapters.executions import get_executions
 from replyloop.adapters.retrain_runs import get_retrain_runs
-from replyloop.handlers.api.responses import error_responses
+from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import current_principal, require_admin
 from replyloop.models.retrain import NewRetrainRun, RetrainRunCreated, RetrainRunList, RetrainRunView
 from replyloop.services import retrain
@@ -31,7 +31,7 @@ def _view(run: dict[str, Any]) -> RetrainRunView:
     "/retrain-runs",
     middlewares=[require_admin],
     summary="Start a retrain run now (the schedule starts one weekly)",
-    responses=error_responses(503),
+    responses=api_responses(202, "The run is started; GET `statusUrl` for its progress", body=True),
 )
 def start_retrain_run(body: NewRetrainRun | None = None) -> tuple[RetrainRunCreated, int]:
     run_id = uuid.uuid4().hex
@@ -49,7 +49,10 @@ def start_retrain_run(body: NewRetrainRun | None = None) -> tuple[RetrainRunCrea
 
 
 @router.get(
-    "/retrain-runs", middlewares=[require_admin], summary="Retrain runs, newest first", responses=error_responses()
+    "/retrain-runs",
+    middlewares=[require_admin],
+    summary="Retrain runs, newest first",
+    responses=api_responses(200, "Retrain runs, newest first"),
 )
 def list_retrain_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> RetrainRunList:
     return RetrainRunList(items=[_view(run) for run in get_retrain_runs().list(limit)])
@@ -59,7 +62,7 @@ def list_retrain_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Retrai
     "/retrain-runs/<run_id>",
     middlewares=[require_admin],
     summary="One retrain run: its status and each step's outcome",
-    responses=error_responses(404, 503),
+    responses=api_responses(200, "The run and each step's outcome", 404),
 )
 def get_retrain_run(run_id: RunId) -> RetrainRunView:
     run = retrain.read_run(get_retrain_runs(), get_executions(), run_id, datetime.now(UTC))

@@ -20,7 +20,7 @@ from replyloop.adapters.stress_log import get_stress_log
 from replyloop.domain.errors import ConflictError, NotFoundError
 from replyloop.domain.stress import summarise
 from replyloop.domain.stress_batch import BatchQuery
-from replyloop.handlers.api.responses import error_responses
+from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import require_admin
 from replyloop.models.stress import (
     BatchProgressView,
@@ -45,7 +45,10 @@ RunId = Annotated[
 
 
 @router.post(
-    "/stress-tests", middlewares=[require_admin], summary="Start a stress test", responses=error_responses(404)
+    "/stress-tests",
+    middlewares=[require_admin],
+    summary="Start a stress test",
+    responses=api_responses(201, "The new stress test", 404, 409, body=True),
 )
 def start_stress_test(body: NewStressTest) -> tuple[StressTestCreated, int]:
     now = datetime.now(UTC)
@@ -70,7 +73,7 @@ def _require_live(run: dict[str, object]) -> None:
     "/stress-tests/<run_id>/cases",
     middlewares=[require_admin],
     summary="Run one query through both versions, judge both, log it",
-    responses=error_responses(404, 409, 503),
+    responses=api_responses(200, "Both versions' replies and judgements for the query", 404, 409, body=True),
 )
 def run_stress_case(run_id: RunId, body: StressCase) -> CaseView:
     run = get_stress_log().get_run(run_id)
@@ -94,7 +97,7 @@ def run_stress_case(run_id: RunId, body: StressCase) -> CaseView:
     "/stress-tests/<run_id>/finish",
     middlewares=[require_admin],
     summary="Close the run and summarise it",
-    responses=error_responses(404, 409),
+    responses=api_responses(200, "The run's summary", 404, 409, body=True),
 )
 def finish_stress_test(run_id: RunId, body: FinishStressTest) -> SummaryView:
     log = get_stress_log()
@@ -108,7 +111,7 @@ def finish_stress_test(run_id: RunId, body: FinishStressTest) -> SummaryView:
     "/stress-tests/<run_id>/queries",
     middlewares=[require_admin],
     summary="Add queries to a batch run (before its first poll)",
-    responses=error_responses(404, 409),
+    responses=api_responses(200, "How many queries were added", 404, 409, body=True),
 )
 def add_stress_queries(run_id: RunId, body: StressQueries) -> QueriesAdded:
     queries = [
@@ -128,7 +131,7 @@ def add_stress_queries(run_id: RunId, body: StressQueries) -> QueriesAdded:
     "/stress-tests/<run_id>/batch/poll",
     middlewares=[require_admin],
     summary="Move a batch run on: submit its drafts, then its judgements, then log and summarise (idempotent)",
-    responses=error_responses(400, 404, 409, 503),
+    responses=api_responses(200, "Where the batch run stands after this poll", 400, 404, 409),
 )
 def poll_stress_batch(run_id: RunId) -> BatchProgressView:
     deps = stress_batch.BatchDeps(
@@ -142,7 +145,10 @@ def poll_stress_batch(run_id: RunId) -> BatchProgressView:
 
 
 @router.get(
-    "/stress-tests", middlewares=[require_admin], summary="Stress test runs, newest first", responses=error_responses()
+    "/stress-tests",
+    middlewares=[require_admin],
+    summary="Stress test runs, newest first",
+    responses=api_responses(200, "Stress test runs, newest first"),
 )
 def list_stress_tests(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> StressTestList:
     return StressTestList(items=get_stress_log().list_runs(limit))
@@ -152,7 +158,7 @@ def list_stress_tests(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Stress
     "/stress-tests/<run_id>",
     middlewares=[require_admin],
     summary="One stress test: its summary and every query's result",
-    responses=error_responses(404),
+    responses=api_responses(200, "The run, its summary and every query's result", 404),
 )
 def get_stress_test(run_id: RunId) -> StressTestView:
     log = get_stress_log()

@@ -12,7 +12,7 @@ from replyloop.adapters.dynamodb import get_store
 from replyloop.adapters.llm import get_llm_settings
 from replyloop.adapters.registry import get_registry
 from replyloop.domain.prompts import Exemplar
-from replyloop.handlers.api.responses import error_responses
+from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import require_admin
 from replyloop.models.api import VersionTag
 from replyloop.models.assistant import (
@@ -40,7 +40,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@router.get("/versions", middlewares=[require_admin], summary="Assistant versions", responses=error_responses())
+@router.get(
+    "/versions",
+    middlewares=[require_admin],
+    summary="Assistant versions",
+    responses=api_responses(200, "Every assistant version and which one is active", 409),
+)
 def list_versions() -> VersionList:
     versions = assistant.list_versions(get_registry(), get_llm_settings(), _now())
     active = next(v.version_tag for v in versions if v.status.value == "active")
@@ -51,7 +56,7 @@ def list_versions() -> VersionList:
     "/versions",
     middlewares=[require_admin],
     summary="Register a candidate version (model and prompt default to the active version's)",
-    responses=error_responses(400, 409),
+    responses=api_responses(201, "The registered candidate version", 400, 409, body=True),
 )
 def register_version(body: RegisterVersionRequest) -> tuple[VersionView, int]:
     version = assistant.register_version(
@@ -73,7 +78,7 @@ def register_version(body: RegisterVersionRequest) -> tuple[VersionView, int]:
     "/versions/<tag>/activate",
     middlewares=[require_admin],
     summary="Make this version active (launch or roll back); the previous one is frozen",
-    responses=error_responses(404, 409),
+    responses=api_responses(200, "The version, now active", 404, 409),
 )
 def activate_version(tag: Tag) -> VersionView:
     return VersionView.of(assistant.activate_version(get_registry(), get_llm_settings(), tag, now=_now()))
@@ -83,7 +88,7 @@ def activate_version(tag: Tag) -> VersionView:
     "/versions/compare",
     middlewares=[require_admin],
     summary="Side-by-side figures of two versions, from the day counters",
-    responses=error_responses(400, 404),
+    responses=api_responses(200, "The two versions' figures over the window", 400, 404),
 )
 def compare_versions(
     a: Annotated[VersionTag, Query(description="First version tag.")],
@@ -102,7 +107,7 @@ def compare_versions(
     "/prompts/<name>/versions",
     middlewares=[require_admin],
     summary="Every version of a prompt",
-    responses=error_responses(404),
+    responses=api_responses(200, "Every version of the prompt", 404, 409),
 )
 def list_prompt_versions(name: Name) -> PromptVersionList:
     prompts = assistant.list_prompt_versions(get_registry(), get_llm_settings(), name, _now())
@@ -113,7 +118,7 @@ def list_prompt_versions(name: Name) -> PromptVersionList:
     "/prompts/<name>/versions",
     middlewares=[require_admin],
     summary="Add a prompt version (versions are never edited; a change is a new version)",
-    responses=error_responses(404, 409),
+    responses=api_responses(201, "The new prompt version", 404, 409, body=True),
 )
 def create_prompt_version(name: Name, body: NewPromptVersionRequest) -> tuple[PromptVersionView, int]:
     prompt = assistant.create_prompt_version(
@@ -132,7 +137,7 @@ def create_prompt_version(name: Name, body: NewPromptVersionRequest) -> tuple[Pr
     "/prompts/<name>/diff",
     middlewares=[require_admin],
     summary="What changed between two prompt versions (unified diff and word-level delta)",
-    responses=error_responses(404),
+    responses=api_responses(200, "The diff between the two versions", 404),
 )
 def diff_prompt_versions(
     name: Name,
