@@ -36,7 +36,7 @@ os.environ.update(
         "LOG_LEVEL": "ERROR",
     }
 )
-for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_PROVIDER", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
     os.environ.pop(name, None)
 
 
@@ -324,7 +324,7 @@ class SlowLlm:
     def __init__(self, latency: float) -> None:
         from replyloop.adapters.llm import LlmSettings, build_llm
 
-        self.inner = build_llm(LlmSettings())
+        self.inner = build_llm(LlmSettings(LLM_PROVIDER="offline"))
         self.latency = latency
         self.description = "slow"
 

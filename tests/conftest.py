@@ -19,6 +19,7 @@ for name in (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
     "OPENAI_API_KEY_PARAMETER",
+    "LLM_PROVIDER",
     "DRAFT_MODEL",
 ):
     os.environ.pop(name, None)

@@ -14,7 +14,7 @@ import time
 import pytest
 from werkzeug.serving import make_server
 
-from replyloop.adapters import offline_model
+from replyloop.local import offline_model
 from tests.e2e.test_local_stack import request, run_cli, start_stack
 
 pytestmark = pytest.mark.e2e

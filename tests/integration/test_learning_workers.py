@@ -176,11 +176,12 @@ def test_customer_text_cannot_steer_the_outputs(api, sqs, stack, worker):
 
 
 def test_a_near_copy_of_the_agent_reply_is_rejected_with_the_reason(api, sqs, stack, worker, monkeypatch):
-    from replyloop.adapters import offline_model
+    from replyloop.local import offline_model
+    from replyloop.local.offline_model.structured import tag
 
     def copy_the_agent(messages, schema):
         text = "\n".join(m["content"] for m in messages if m["role"] == "user")
-        return {"reply": offline_model._tag("agent_reply", text), "rationale": "copied"}
+        return {"reply": tag("agent_reply", text), "rationale": "copied"}
 
     monkeypatch.setitem(offline_model.STRUCTURED_HANDLERS, "CorrectedReply", copy_the_agent)
     interaction_id = give_no(api)

@@ -6,13 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from replyloop.adapters import offline_model
 from replyloop.adapters.batches import get_batches
 from replyloop.adapters.llm import get_llm_settings
 from replyloop.adapters.registry import get_registry
 from replyloop.adapters.stress_log import DynamoStressLog, get_stress_log
 from replyloop.domain.errors import StorageError
 from replyloop.domain.stress_batch import BatchState
+from replyloop.local import offline_model
+from replyloop.local.offline_model import batches as offline_batches
+from replyloop.local.offline_model import chat as offline_chat
+from replyloop.local.offline_model.state import BATCHES, api_error
 from replyloop.services import stress_batch
 from tests.integration.test_assistant_api import admin, new_version
 from tests.integration.test_stress_api import EXEMPLAR_MESSAGE
@@ -50,7 +53,7 @@ def poll_until_done(api, run_id: str, limit: int = 20) -> list[dict]:
 def batches_of(run_id: str) -> dict[str, list[str]]:
     """The offline model's batches for this run, by stage (what was really submitted)."""
     found: dict[str, list[str]] = {}
-    for batch in offline_model._BATCHES.values():
+    for batch in BATCHES.values():
         metadata = batch.get("metadata") or {}
         if metadata.get("replyloop_stress_test") == run_id:
             found.setdefault(metadata["replyloop_stage"], []).append(batch["id"])
@@ -155,18 +158,18 @@ def test_a_poll_that_loses_a_race_cancels_its_own_batch(api, monkeypatch):
     result = admin(api, "POST", f"/api/stress-tests/{run_id}/batch/poll").body
     assert result["batchId"] == winner["id"]
     (ours,) = batches_of(run_id)["drafting"]
-    assert offline_model._BATCHES[ours]["status"] == "cancelling"
+    assert BATCHES[ours]["status"] == "cancelling"
 
 
 def test_failed_requests_leave_their_case_out_and_say_why(api, monkeypatch):
-    real = offline_model.chat_completion
+    real = offline_chat.chat_completion
 
     def refuses_poison(body):
         if any("poison" in str(m.get("content")) for m in body.get("messages", [])):
-            return offline_model._error(400, "This request was refused by the model.")
+            return api_error(400, "This request was refused by the model.")
         return real(body)
 
-    monkeypatch.setattr(offline_model, "chat_completion", refuses_poison)
+    monkeypatch.setattr(offline_chat, "chat_completion", refuses_poison)
     run_id = start_batch(api, [*QUERIES, {"caseId": "bad", "message": "poison pill"}])
     done = poll_until_done(api, run_id)[-1]
     assert done["stage"] == "finished"
@@ -181,7 +184,7 @@ def test_failed_requests_leave_their_case_out_and_say_why(api, monkeypatch):
 
 def test_a_batch_that_fails_fails_the_run_with_the_reason(api, monkeypatch):
     monkeypatch.setattr(
-        offline_model,
+        offline_batches,
         "check_batch_file",
         lambda content, endpoint: ([], [{"code": "invalid_request", "message": "broken", "line": 1, "param": None}]),
     )
@@ -203,7 +206,7 @@ class ExpiringBatches:
 
     def retrieve(self, batch_id: str) -> BatchState:
         state = self.real.retrieve(batch_id)
-        if offline_model._BATCHES[batch_id]["metadata"].get("replyloop_stage") != "judging" or state.running:
+        if BATCHES[batch_id]["metadata"].get("replyloop_stage") != "judging" or state.running:
             return state
         return BatchState(batch_id, "expired", state.total, state.completed, state.failed, state.output_file_id)
 
@@ -238,7 +241,7 @@ def test_a_cancelled_or_failed_drafts_batch_stops_the_run(api, status):
     run_id = start_batch(api)
     assert admin(api, "POST", f"/api/stress-tests/{run_id}/batch/poll").body["stage"] == "drafting"
     (drafts,) = batches_of(run_id)["drafting"]
-    offline_model._BATCHES[drafts]["status"] = status
+    BATCHES[drafts]["status"] = status
     done = admin(api, "POST", f"/api/stress-tests/{run_id}/batch/poll").body
     assert done["stage"] == "failed"
     assert done["batchStatus"] == status

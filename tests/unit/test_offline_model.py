@@ -9,9 +9,11 @@ import httpx2
 import openai
 import pytest
 
-from replyloop.adapters import offline_model
 from replyloop.adapters.llm import LlmSettings, build_llm
 from replyloop.domain.confidence import confidence_from_logprobs
+from replyloop.local import offline_model
+
+OFFLINE = LlmSettings(LLM_PROVIDER="offline")
 
 SYSTEM = """Be helpful.
 Examples of good replies:
@@ -119,8 +121,8 @@ def test_the_wsgi_app_serves_the_same_api():
     assert geometric == pytest.approx(offline_model.GENERIC_CONFIDENCE, rel=0.05)
 
 
-def test_with_no_key_the_product_uses_the_offline_model_and_says_so():
-    llm = build_llm(LlmSettings())
+def test_named_offline_the_product_uses_the_offline_model_and_says_so():
+    llm = build_llm(OFFLINE)
     assert "offline" in llm.description
     (completion,) = llm.complete([{"role": "user", "content": "hi"}], model="gpt-4o-mini", temperature=0, logprobs=True)
     assert completion.model == "replyloop-offline"
@@ -210,7 +212,7 @@ def test_structured_output_through_a_registered_handler(monkeypatch):
         "Verdict",
         lambda messages, schema: {"category": "tone", "score": len(schema["properties"])},
     )
-    parsed, usage = build_llm(LlmSettings()).structured(
+    parsed, usage = build_llm(OFFLINE).structured(
         [{"role": "user", "content": "judge this"}], model="gpt-4o-mini", output=Verdict
     )
     assert parsed == Verdict(category="tone", score=2)

@@ -231,8 +231,8 @@ def test_a_run_in_live_mode_cannot_be_polled():
 
 
 def test_the_batches_adapter_finds_this_runs_batch_by_metadata_and_not_a_cancelled_one():
-    from replyloop.adapters import offline_model
     from replyloop.adapters.batches import OpenAIBatches
+    from replyloop.local import offline_model
 
     sdk = openai.OpenAI(
         api_key="offline",

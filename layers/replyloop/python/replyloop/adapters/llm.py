@@ -1,19 +1,25 @@
 """LLM access: the openai SDK, configured once, behind a small interface.
 
-The key comes from `OPENAI_API_KEY`, or in AWS from the SSM SecureString named by
-`OPENAI_API_KEY_PARAMETER` (Powertools parameters, cached). `OPENAI_BASE_URL` points the SDK at
-any OpenAI-compatible server. With no key at all, the built-in offline model answers in-process
-and everything it writes says `replyloop-offline`. Retries (429, 5xx, timeouts) are the SDK's.
+Who drafts is one setting, `LLM_PROVIDER`:
+- `openai` (the default): the OpenAI API, or any OpenAI-compatible server at `OPENAI_BASE_URL`. The
+  key comes from `OPENAI_API_KEY`, or in AWS from the SSM SecureString named by
+  `OPENAI_API_KEY_PARAMETER` (Powertools parameters, cached). A key parameter that cannot be read,
+  or holds nothing, is an `LlmConfigurationError` naming it - never a quiet switch to another model.
+- `offline`: the built-in offline model (`replyloop.local.offline_model`), in-process, or at
+  `OPENAI_BASE_URL` when the local stack serves it on loopback. Everything it writes says
+  `replyloop-offline`.
+Retries (429, 5xx, timeouts) are the SDK's.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,15 +37,22 @@ DEFAULT_PRICES = {  # USD per million tokens: [input, output]
     "gpt-4o": [2.50, 10.00],
     "replyloop-offline": [0.0, 0.0],
 }
+OFFLINE = "offline"
+logger = logging.getLogger(__name__)
 
 
 class LlmUnavailableError(ReplyloopError):
     """The model could not answer (after the SDK's retries); not the request's fault."""
 
 
+class LlmConfigurationError(Exception):
+    """The LLM settings cannot work as given; the message names the setting to fix (a deployment error)."""
+
+
 class LlmSettings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
+    provider: Literal["openai", "offline"] = Field(default="openai", alias="LLM_PROVIDER")
     api_key: str | None = Field(default=None, alias="OPENAI_API_KEY")
     api_key_parameter: str | None = Field(default=None, alias="OPENAI_API_KEY_PARAMETER")
     base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
@@ -245,40 +258,71 @@ def _call(operation: Callable[..., Any], **arguments: Any) -> Any:
         raise LlmUnavailableError("The model rejected the configured API key.") from error
 
 
-def _api_key(settings: LlmSettings) -> str | None:
+def _api_key(settings: LlmSettings) -> str:
+    """The configured key; a named key parameter must resolve to one (no fallback to another model)."""
     if settings.api_key:
         return settings.api_key
-    if settings.api_key_parameter:
+    name = settings.api_key_parameter
+    if name:
         from aws_lambda_powertools.utilities import parameters
 
-        return str(parameters.get_parameter(settings.api_key_parameter, decrypt=True, max_age=300))
-    return None
+        try:
+            value = parameters.get_parameter(name, decrypt=True, max_age=300)
+        except parameters.exceptions.GetParameterError as error:
+            raise LlmConfigurationError(f"OPENAI_API_KEY_PARAMETER {name!r} could not be read: {error}") from error
+        if not isinstance(value, str) or not value.strip():
+            raise LlmConfigurationError(f"OPENAI_API_KEY_PARAMETER {name!r} holds no key")
+        return value.strip()
+    if settings.base_url:
+        return "not-needed"  # a compatible server that asks for no key (a local one)
+    raise LlmConfigurationError(
+        "LLM_PROVIDER=openai needs OPENAI_API_KEY, OPENAI_API_KEY_PARAMETER (an SSM SecureString) or "
+        "OPENAI_BASE_URL (a server that needs no key); LLM_PROVIDER=offline drafts with the built-in offline model"
+    )
 
 
 def build_llm(settings: LlmSettings) -> OpenAILlm:
+    """The client `settings` name: the offline model only when `LLM_PROVIDER=offline` says so."""
     import openai
 
-    key = _api_key(settings)
-    if key is None and not settings.base_url:
-        import httpx2
-
-        from replyloop.adapters.offline_model import MODEL_NAME, transport
-
+    if settings.provider == OFFLINE:
+        llm = _offline_llm(settings)
+    else:
         client = openai.OpenAI(
-            api_key="offline",
-            base_url="http://offline.invalid/v1",
-            http_client=httpx2.Client(transport=transport()),
-            max_retries=0,
+            api_key=_api_key(settings),
+            base_url=settings.base_url,
+            timeout=settings.timeout_seconds,
+            max_retries=settings.max_retries,
         )
-        return OpenAILlm(client, f"the built-in offline model ({MODEL_NAME}); no OpenAI key is configured")
+        llm = OpenAILlm(client, f"{settings.draft_model} at {settings.base_url or 'the OpenAI API'}")
+    logger.info("Drafting with %s", llm.description)
+    return llm
+
+
+def _offline_llm(settings: LlmSettings) -> OpenAILlm:
+    """The offline model in-process, or the copy the local stack serves at `OPENAI_BASE_URL`."""
+    import openai
+
+    from replyloop.local.offline_model import MODEL_NAME, transport
+
+    named = f"the built-in offline model {MODEL_NAME} (LLM_PROVIDER=offline; its replies are labelled)"
+    if settings.base_url:
+        client = openai.OpenAI(
+            api_key=OFFLINE,
+            base_url=settings.base_url,
+            timeout=settings.timeout_seconds,
+            max_retries=settings.max_retries,
+        )
+        return OpenAILlm(client, f"{named} at {settings.base_url}")
+    import httpx2
+
     client = openai.OpenAI(
-        api_key=key or "not-needed",
-        base_url=settings.base_url,
-        timeout=settings.timeout_seconds,
-        max_retries=settings.max_retries,
+        api_key=OFFLINE,
+        base_url="http://offline.invalid/v1",
+        http_client=httpx2.Client(transport=transport()),
+        max_retries=0,
     )
-    where = settings.base_url or "the OpenAI API"
-    return OpenAILlm(client, f"{settings.draft_model} at {where}")
+    return OpenAILlm(client, f"{named}, in process")
 
 
 @lru_cache(maxsize=1)

@@ -1,1 +1,2 @@
-"""The local stack: moto standing in for AWS, a gateway, pollers - all built from template.yaml."""
+"""The local stack, built from template.yaml: moto standing in for AWS, the offline model for OpenAI,
+a gateway, pollers."""

@@ -125,21 +125,23 @@ class LocalStack:
         self._write_state()
 
     def _start_llm(self) -> None:
-        """With no key and no server of the developer's, serve the offline model on loopback."""
+        """A key or server of the developer's drafts; with neither, the offline model, named and on loopback."""
         if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
+            os.environ["LLM_PROVIDER"] = "openai"
             where = os.environ.get("OPENAI_BASE_URL") or "the OpenAI API"
             self.llm_description = f"{os.environ.get('DRAFT_MODEL', 'the configured model')} at {where}"
             return
         from werkzeug.serving import make_server
 
-        from replyloop.adapters.offline_model import MODEL_NAME, wsgi_app
+        from replyloop.local.offline_model import MODEL_NAME, wsgi_app
 
         server = make_server(self.host, 0, wsgi_app, threaded=True)
         threading.Thread(target=server.serve_forever, name="offline-model", daemon=True).start()
         self._cleanup.callback(server.server_close)
         self._cleanup.callback(server.shutdown)
         base_url = f"http://{self.host}:{server.server_port}/v1"
-        os.environ["OPENAI_BASE_URL"] = base_url
+        # Named, and over real HTTP as the functions reach a model in AWS; the loopback URL is where it runs.
+        os.environ.update(LLM_PROVIDER="offline", OPENAI_BASE_URL=base_url)
         os.environ.pop("OPENAI_API_KEY_PARAMETER", None)
         self.llm_description = (
             f"offline model {MODEL_NAME} at {base_url} (no OPENAI_API_KEY set; its replies are labelled)"
