@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 
-@click.group("console")
+@click.group("console", short_help="Publish the web console to a deployed stack.")
 def console_group() -> None:
     """The web console: locally it is served at the stack's URL; in AWS, publish it to the stack."""
 
 
-@console_group.command("publish")
+@console_group.command("publish", short_help="Upload the built console to a deployed stack.")
 @click.option("--stack", "stack_name", required=True, help="The deployed stack's name (AWS credentials from the env).")
 @click.option(
     "--dist",

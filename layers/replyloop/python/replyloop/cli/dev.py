@@ -17,7 +17,7 @@ from replyloop.client import ApiClient, ApiError
 from replyloop.domain.auth import Role
 
 
-@click.group()
+@click.group(short_help="Run the local stack, print dev tokens, load demo data.")
 def dev() -> None:
     """Run and feed the local stack (moto standing in for AWS, built from template.yaml)."""
 
@@ -91,7 +91,7 @@ def start(port: int, host: str, aws_port: int, template: Path | None, visibility
     click.echo("Stopped.", err=True)
 
 
-@dev.command()
+@dev.command(short_help="Print a bearer token for the local stack.")
 @click.option(
     "--role",
     type=click.Choice([r.value for r in Role]),
@@ -119,7 +119,7 @@ def token(role: str, user: str | None, ttl_hours: int) -> None:
     click.echo(issue_token(Role(role), username=user, ttl_seconds=ttl_hours * 3600))
 
 
-@dev.command()
+@dev.command(short_help="Load a demo data set into a running stack.")
 @URL_OPTION
 @click.option(
     "--count",

@@ -36,7 +36,7 @@ def _connect(stack_name: str | None) -> StackConnection:
         raise click.ClickException(str(error)) from error
 
 
-@click.group()
+@click.group(short_help="Inspect and replay dead jobs of the learning workers.")
 def dlq() -> None:
     """Inspect and replay dead jobs of the learning workers (explain, correct)."""
 
@@ -56,7 +56,7 @@ def dlq_list(stack_name: str | None) -> None:
         click.echo(f"  {name:8} dead {depth(sqs, dead):6}   queued {depth(sqs, source):6}")
 
 
-@dlq.command("show")
+@dlq.command("show", short_help="Each dead job, how often it was tried, its last error.")
 @QUEUE_OPTION
 @STACK_OPTION
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many to show.")
@@ -88,7 +88,7 @@ def dlq_show(queue_name: str, stack_name: str | None, limit: int, as_json: bool)
         click.echo(f"    last error: {message.last_error or '(none recorded)'}")
 
 
-@dlq.command("replay")
+@dlq.command("replay", short_help="Send every dead job back to its queue.")
 @QUEUE_OPTION
 @STACK_OPTION
 @click.option("--dry-run", is_flag=True, help="Say what would be replayed; move nothing.")

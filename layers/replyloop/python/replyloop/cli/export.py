@@ -11,7 +11,7 @@ from replyloop.cli.options import TOKEN_OPTION, URL_OPTION, resolve_token
 from replyloop.client import ApiClient, ApiError
 
 
-@click.command("export")
+@click.command("export", short_help="Export training data as OpenAI fine-tuning JSONL.")
 @URL_OPTION
 @TOKEN_OPTION
 @click.option(

@@ -14,7 +14,7 @@ from replyloop.client import ApiClient, ApiError
 EXIT_CODES = {"promoted": 0, "not_promoted": 0, "skipped": 2}
 
 
-@click.group()
+@click.group(short_help="Start and watch retrain runs.")
 def retrain() -> None:
     """Start and watch retrain runs (the weekly state machine, on demand)."""
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 DRIFT_EXIT_CODE = 3
 
 
-@click.command("stress-test")
+@click.command("stress-test", short_help="Compare two assistant versions on the same queries.")
 @URL_OPTION
 @TOKEN_OPTION
 @click.option("--candidate", default=None, help="Version to test (default: the newest candidate version).")
