@@ -1,1 +1,4 @@
-"""Operator tools (DLQ inspection and replay), used by the CLI against a local or deployed stack."""
+"""What the CLI's commands do against a local or deployed stack, with typed results.
+
+DLQ inspection and replay, export, seeding, stress tests, retrain runs, console publish.
+"""

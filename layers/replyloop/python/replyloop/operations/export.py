@@ -7,17 +7,31 @@ correction and explanation), and files go to a local directory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
-from replyloop.client import ApiClient
+from replyloop.domain.prompts import PromptVersion
 from replyloop.domain.training import FailedReply
-from replyloop.services.export import iter_pages
+from replyloop.operations.api import Api
+from replyloop.services.export import (
+    DirectoryOutputs,
+    ExportOptions,
+    ExportResult,
+    export_training_data,
+    iter_pages,
+)
+
+
+class ExportSetupError(Exception):
+    """The stack has no prompt to export against; the message says what is missing."""
 
 
 class ApiSource:
-    def __init__(self, client: ApiClient) -> None:
+    def __init__(self, client: Api) -> None:
         self.client = client
 
     def not_useful_by_version(self, start: date, end: date) -> dict[str, int]:
@@ -56,3 +70,52 @@ class ApiSource:
                     explanation=view.get("explanation"),
                     score_gain=view.get("scoreGainEstimate") if kept else None,
                 )
+
+
+def active_prompt(client: Api, now: datetime) -> PromptVersion:
+    """The prompt version the active assistant version drafts with: the export's system prompt."""
+    active = next((v for v in client.get("/api/versions")["items"] if v["status"] == "active"), None)
+    if active is None:
+        raise ExportSetupError("The stack has no active assistant version: activate one first.")
+    prompts = client.get(f"/api/prompts/{active['promptName']}/versions")["items"]
+    found = next((p for p in prompts if p["version"] == active["promptVersion"]), None)
+    if found is None:
+        raise ExportSetupError(
+            f"Prompt {active['promptName']!r} version {active['promptVersion']} of the active version "
+            f"{active['versionTag']} is not listed."
+        )
+    return PromptVersion(found["name"], found["version"], found["text"], now)
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What an export will read, known before it starts (so progress has a length)."""
+
+    source: ApiSource
+    prompt: PromptVersion
+    options: ExportOptions
+    now: datetime
+    expected_rows: int  # the "not useful" verdicts of the versions the export selects
+
+
+def plan_export(client: Api, options: ExportOptions, now: datetime) -> ExportPlan:
+    source = ApiSource(client)
+    prompt = active_prompt(client, now)
+    start, end = options.window(now.date())
+    # The same selection rule as `services.export.export_training_data`: more than min_not_useful.
+    by_version = source.not_useful_by_version(start, end)
+    expected = sum(count for count in by_version.values() if count > options.min_not_useful)
+    return ExportPlan(source, prompt, options, now, expected)
+
+
+def run_export(plan: ExportPlan, out_dir: Path, progress: Callable[[int], None] | None = None) -> ExportResult:
+    """Export into `out_dir` with a new run id, as the retrain flow's export step does into S3."""
+    return export_training_data(
+        plan.source,
+        plan.prompt,
+        DirectoryOutputs(out_dir),
+        plan.options,
+        run_id=uuid.uuid4().hex,
+        now=plan.now,
+        progress=progress,
+    )

@@ -7,6 +7,10 @@ already retried by the SDK).
 
 In batch mode the harness hands the queries over in chunks (`POST /api/stress-tests/{id}/queries`)
 and then only polls (`POST /api/stress-tests/{id}/batch/poll`): the API drives the OpenAI Batch API.
+
+A run, as `replyloop stress-test` drives it: `newest_candidate` (unless one is named),
+`gather_queries`, `start_run`, then `run_live` or `add_batch_queries` + `follow_batch`; each ends in a
+`StressReport` that the drift guard reads.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from replyloop.client import ApiClient, ApiError
+from replyloop.client import ApiError
+from replyloop.models.stress import BatchProgressView, StressTestCreated
+from replyloop.operations.api import Api
 
 RETRYABLE = (0, 429, 503)
 MAX_ATTEMPTS = 6
@@ -35,7 +41,84 @@ class Query:
     interaction_id: str | None = None
 
 
-def failed_queries(client: ApiClient, days: int, limit: int) -> list[Query]:
+@dataclass(frozen=True)
+class QuerySet:
+    queries: list[Query]
+    source: str  # where they came from, as the run log names it
+
+
+@dataclass(frozen=True)
+class StressReport:
+    """A finished run: which versions, and the API's summary (its `SummaryView`, camelCase, as received)."""
+
+    run_id: str
+    baseline: str
+    candidate: str
+    summary: dict[str, Any]
+
+    @property
+    def loss_share(self) -> float:
+        return float(self.summary["lossShare"])
+
+    def drifted(self, max_loss_share: float) -> bool:
+        """The drift guard: the candidate lost on more than this share of the queries."""
+        return self.loss_share > max_loss_share
+
+    def to_json(self) -> dict[str, Any]:
+        return {"runId": self.run_id, "baseline": self.baseline, "candidate": self.candidate, **self.summary}
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """Where a batch run stands after `follow_batch`; `report` once it finished."""
+
+    progress: BatchProgressView
+    report: StressReport | None
+
+
+def newest_candidate(api: Api) -> str | None:
+    """The most recently registered version still waiting as a candidate (the API lists oldest first)."""
+    candidates = [v["versionTag"] for v in api.get("/api/versions")["items"] if v["status"] == "candidate"]
+    return candidates[-1] if candidates else None
+
+
+def gather_queries(api: Api, *, days: int, limit: int, simulate: int | None = None) -> QuerySet:
+    """`simulate` queries from the demo data set, else the last `days` days of "not useful" verdicts."""
+    if simulate:
+        queries = simulated_queries(min(simulate, limit))
+        return QuerySet(queries, f"simulated x{len(queries)}")
+    return QuerySet(failed_queries(api, days, limit), f"failed queries, last {days} days")
+
+
+def start_run(api: Api, *, baseline: str | None, candidate: str, queries: QuerySet, batch: bool) -> StressTestCreated:
+    """Open the run log; the API resolves the baseline (default: the active version)."""
+    body = {
+        "baseline": baseline,
+        "candidate": candidate,
+        "source": queries.source,
+        "planned": len(queries.queries),
+        "mode": "batch" if batch else "live",
+    }
+    return StressTestCreated.model_validate(api.post("/api/stress-tests", body))
+
+
+def run_live(
+    api: Api,
+    run: StressTestCreated,
+    queries: list[Query],
+    concurrency: int,
+    progress: Callable[[int], None],
+    clock: Callable[[], float] = time.monotonic,
+) -> StressReport:
+    """Send every query (`concurrency` in flight), then finish the run with the wall time it took."""
+    started = clock()
+    for _ in run_all(api, run.run_id, queries, concurrency, progress):
+        pass
+    summary = api.post(f"/api/stress-tests/{run.run_id}/finish", {"durationSeconds": round(clock() - started, 3)})
+    return StressReport(run.run_id, run.baseline, run.candidate, dict(summary))
+
+
+def failed_queries(client: Api, days: int, limit: int) -> list[Query]:
     """The last `days` days of real "not useful" verdicts with their AI reply (and agent reply)."""
     start = (datetime.now(UTC) - timedelta(days=days - 1)).date().isoformat()
     found: list[Query] = []
@@ -78,7 +161,7 @@ def case_body(index: int, query: Query) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-def _post(client: ApiClient, path: str, body: Any) -> dict[str, Any]:
+def _post(client: Api, path: str, body: Any) -> dict[str, Any]:
     """POST, retrying a 429 or 503 (or no answer) with exponential backoff."""
     for attempt in range(MAX_ATTEMPTS):
         try:
@@ -91,12 +174,12 @@ def _post(client: ApiClient, path: str, body: Any) -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
-def _send(client: ApiClient, run_id: str, index: int, query: Query) -> dict[str, Any]:
+def _send(client: Api, run_id: str, index: int, query: Query) -> dict[str, Any]:
     return _post(client, f"/api/stress-tests/{run_id}/cases", case_body(index, query))
 
 
 def run_all(
-    client: ApiClient, run_id: str, queries: list[Query], concurrency: int, progress: Callable[[int], None]
+    client: Api, run_id: str, queries: list[Query], concurrency: int, progress: Callable[[int], None]
 ) -> Iterator[dict[str, Any]]:
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         futures = [pool.submit(_send, client, run_id, index, query) for index, query in enumerate(queries)]
@@ -122,13 +205,36 @@ def chunks(
         yield chunk
 
 
-def add_batch_queries(client: ApiClient, run_id: str, queries: list[Query], progress: Callable[[int], None]) -> None:
+def add_batch_queries(client: Api, run_id: str, queries: list[Query], progress: Callable[[int], None]) -> None:
     """Hand a batch run its queries; sending a chunk again is harmless (case ids overwrite)."""
     for chunk in chunks([case_body(index, query) for index, query in enumerate(queries)]):
         _post(client, f"/api/stress-tests/{run_id}/queries", {"queries": chunk})
         progress(len(chunk))
 
 
-def poll_batch(client: ApiClient, run_id: str) -> dict[str, Any]:
+def poll_batch(client: Api, run_id: str) -> dict[str, Any]:
     """Move a batch run on once (idempotent on the server, so a retried poll is safe)."""
     return _post(client, f"/api/stress-tests/{run_id}/batch/poll", None)
+
+
+def follow_batch(
+    api: Api,
+    run_id: str,
+    *,
+    wait: bool,
+    poll_seconds: float,
+    on_progress: Callable[[BatchProgressView], None] = lambda _: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> BatchOutcome:
+    """Poll once, and with `wait` every `poll_seconds` until the run finished or failed."""
+    while True:
+        raw = poll_batch(api, run_id)
+        progress = BatchProgressView.model_validate(raw)
+        on_progress(progress)
+        if progress.stage in ("finished", "failed") or not wait:
+            break
+        sleep(poll_seconds)
+    report = None
+    if progress.stage == "finished":
+        report = StressReport(progress.run_id, progress.baseline, progress.candidate, dict(raw["summary"]))
+    return BatchOutcome(progress, report)

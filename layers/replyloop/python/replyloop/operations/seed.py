@@ -1,0 +1,68 @@
+"""`replyloop dev seed`: load the demo data set (`local.seed`) into a stack through its HTTP API.
+
+Three steps, each its own function so the CLI can show progress between them: register the demo's
+assistant versions (those not there yet), record the backdated history, then draft a few replies live.
+What has been done so far is kept in a `SeedTally`, so a run stopped by an API error can say how far
+it got.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from replyloop.operations.api import Api
+
+
+@dataclass
+class SeedTally:
+    """What a seed run has done so far; read it after an error, too."""
+
+    versions: int = 0
+    interactions: int = 0
+    useful: int = 0
+    not_useful: int = 0
+    drafts: int = 0
+    snoozed: int = 0
+
+    @property
+    def without_verdict(self) -> int:
+        return self.interactions - self.useful - self.not_useful
+
+
+def register_versions(api: Api, steps: Iterable[dict[str, Any]], tally: SeedTally) -> None:
+    """For each `local.seed.version_setup` step whose tag is new: a prompt version, the version, activated.
+
+    Tags the stack already has are left as they are, so seeding twice registers nothing twice.
+    """
+    existing = {version["versionTag"] for version in api.get("/api/versions")["items"]}
+    for step in steps:
+        if step["tag"] in existing:
+            continue
+        prompt = api.post("/api/prompts/reply/versions", step["prompt"])
+        api.post(
+            "/api/versions",
+            {"versionTag": step["tag"], "promptVersion": prompt["version"], "description": step["description"]},
+        )
+        api.post(f"/api/versions/{step['tag']}/activate", None)
+        tally.versions += 1
+
+
+def record_history(api: Api, requests: Iterable[dict[str, Any]], tally: SeedTally) -> None:
+    """Send each `local.seed.generate` request (an interaction, with or without a verdict)."""
+    for item in requests:
+        api.post(item["path"], item["body"])
+        tally.interactions += 1
+        verdict = item["body"].get("feedback")
+        if verdict == "yes":
+            tally.useful += 1
+        elif verdict == "no":
+            tally.not_useful += 1
+
+
+def draft_live(api: Api, messages: Iterable[str], tally: SeedTally) -> None:
+    """Draft a reply to each message with the active version; counts the ones snoozed for review."""
+    for message in messages:
+        tally.snoozed += bool(api.post("/api/replies", {"message": message})["snoozed"])
+        tally.drafts += 1
