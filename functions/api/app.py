@@ -1,5 +1,9 @@
 """Lambda entry point of the HTTP API; the code lives in the replyloop layer."""
 
 from replyloop.handlers.api import lambda_handler
+from replyloop.settings import ApiSettings, load
+
+# Read the environment at cold start: a missing setting stops the container here, by name.
+load(ApiSettings)
 
 __all__ = ["lambda_handler"]

@@ -1,5 +1,9 @@
 """Lambda entry point of an SQS worker; the code lives in the replyloop layer."""
 
 from replyloop.handlers.workers import lambda_handler
+from replyloop.settings import WorkerSettings, load
+
+# Read the environment at cold start: a missing setting stops the container here, by name.
+load(WorkerSettings)
 
 __all__ = ["lambda_handler"]

@@ -1,5 +1,9 @@
 """Lambda entry point of the outbox sweeper; the code lives in the replyloop layer."""
 
 from replyloop.handlers.sweeper import lambda_handler
+from replyloop.settings import SweeperSettings, load
+
+# Read the environment at cold start: a missing setting stops the container here, by name.
+load(SweeperSettings)
 
 __all__ = ["lambda_handler"]
