@@ -185,8 +185,8 @@ def http_event(method: str, path: str, body: Any = None, params: dict[str, str] 
 def bench_feedback_write(smoke: bool) -> None:
     from tests.helpers import FakeContext
 
-    from replyloop.adapters.dynamodb import get_store
     from replyloop.handlers.api import lambda_handler
+    from replyloop.wiring import get_store
 
     count = 20 if smoke else 200
     with MotoStack():
@@ -251,8 +251,9 @@ def bench_feedback_write(smoke: bool) -> None:
 
 def _fill(count: int) -> None:
     """`count` interactions with verdicts, written as the capture path writes them (in batches)."""
-    from replyloop.adapters.dynamodb import feedback_item, get_store, interaction_item
+    from replyloop.adapters.items import feedback_item, interaction_item
     from replyloop.domain.entities import Feedback, Interaction, Verdict
+    from replyloop.wiring import get_store
 
     store = get_store()
     today = datetime.now(UTC)
@@ -277,8 +278,8 @@ def _fill(count: int) -> None:
 def bench_analytics(smoke: bool) -> None:
     from tests.helpers import FakeContext
 
-    from replyloop.adapters.dynamodb import get_store
     from replyloop.handlers.api import lambda_handler
+    from replyloop.wiring import get_store
 
     small, large = (100, 2_000) if smoke else (1_000, 100_000)
     repeat = 5 if smoke else 20
@@ -404,10 +405,9 @@ def bench_worker_batch(smoke: bool) -> None:
 
 
 def _stress_seconds(queries_count: int, concurrency: int, latency: float) -> float:
-    from replyloop.adapters.llm import get_llm_settings
-    from replyloop.adapters.registry import get_registry
     from replyloop.operations.stress_test import Query, run_all
     from replyloop.services import assistant, evaluation
+    from replyloop.wiring import get_llm_settings, get_registry
 
     with MotoStack():
         assistant.list_versions(get_registry(), get_llm_settings(), datetime.now(UTC))

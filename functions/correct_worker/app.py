@@ -2,6 +2,10 @@
 
 from replyloop.handlers import snapstart
 from replyloop.handlers.workers import lambda_handler
+from replyloop.settings import WorkerSettings, load
+
+# Read the environment at cold start: a missing setting stops the container here, by name.
+load(WorkerSettings)
 
 snapstart.register()  # SnapStart's runtime hooks (a no-op outside Lambda)
 

@@ -2,6 +2,10 @@
 
 from replyloop.handlers import snapstart
 from replyloop.handlers.sweeper import lambda_handler
+from replyloop.settings import SweeperSettings, load
+
+# Read the environment at cold start: a missing setting stops the container here, by name.
+load(SweeperSettings)
 
 snapstart.register()  # SnapStart's runtime hooks (a no-op outside Lambda)
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from replyloop.adapters import dynamodb
+from replyloop import wiring
 from replyloop.caches import clear_all
 from replyloop.local.provision import Provisioned, provision
 from tests.conftest import TEMPLATE
@@ -47,6 +47,6 @@ def api(stack: Provisioned) -> Callable[..., ApiResult]:
 def dynamodb_calls(stack: Provisioned) -> list[str]:
     """Names of the DynamoDB operations the store makes, in order."""
     calls: list[str] = []
-    client = dynamodb.get_store()._client
+    client = wiring.get_store()._client
     client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
     return calls

@@ -149,7 +149,7 @@ def test_prompt_versions_are_append_only_and_diffable(api):
 
 
 def test_failure_categories_reach_the_prompt(api, stack):
-    from replyloop.adapters.dynamodb import get_store
+    from replyloop.wiring import get_store
 
     get_store()._table.put_item(
         Item={"pk": "CATEGORIES", "sk": "TOPIC#billing", "cat:wrong amount": 5, "cat:tone": 2, "cat:none": 0}
@@ -230,8 +230,8 @@ def test_without_logprobs_confidence_comes_from_sample_agreement(api, monkeypatc
 def test_a_stale_activation_is_refused_so_there_is_never_a_second_active_version(api, stack):
     from datetime import UTC, datetime
 
-    from replyloop.adapters.registry import get_registry
     from replyloop.domain.errors import ConflictError
+    from replyloop.wiring import get_registry
 
     new_version(api, "v2")
     new_version(api, "v3")

@@ -73,7 +73,7 @@ def test_feedback_is_counted_once_and_moves_when_changed(api):
 
 
 def test_a_no_with_agent_reply_becomes_a_training_example_until_it_turns_yes(api, stack):
-    from replyloop.adapters.dynamodb import get_store
+    from replyloop.wiring import get_store
 
     interaction_id = record(api)
     path = f"/api/interactions/{interaction_id}/feedback"

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from replyloop.adapters.dynamodb import get_store
-from replyloop.adapters.store import CaptureWrite, ConcurrentChangeError
 from replyloop.domain.feedback import plan_feedback
+from replyloop.ports import CaptureWrite, ConcurrentChangeError
 from replyloop.services import capture
+from replyloop.wiring import get_store
 
 NOW = datetime.now(UTC)
 

@@ -86,7 +86,7 @@ def test_a_no_verdict_is_explained_then_corrected(api, sqs, stack, worker):
     assert view["judgeScores"]["original"]["accuracy"] >= 1
     assert view["scoreGainEstimate"] is not None
 
-    from replyloop.adapters.dynamodb import get_store
+    from replyloop.wiring import get_store
 
     stored = get_store().get_record(interaction_id)
     assert stored.explanation.tokens > 0  # token usage is recorded on every model call's result
@@ -94,7 +94,7 @@ def test_a_no_verdict_is_explained_then_corrected(api, sqs, stack, worker):
 
 
 def test_a_replayed_job_creates_nothing_twice(api, sqs, stack, worker):
-    from replyloop.adapters.dynamodb import get_store
+    from replyloop.wiring import get_learning_store, get_store
 
     interaction_id = give_no(api)
     (job,) = run_queue(sqs, stack, worker, "ExplainQueue")
@@ -107,13 +107,13 @@ def test_a_replayed_job_creates_nothing_twice(api, sqs, stack, worker):
     again = get_store().get_record(interaction_id)
     assert again.explanation == first.explanation
     assert again.improvement == first.improvement
-    assert get_store().known_categories() == ["too generic"]
+    assert get_learning_store().known_categories() == ["too generic"]
     item = get_store()._table.get_item(Key={"pk": "CATEGORIES", "sk": "ALL"})["Item"]
     assert item["cat:too generic"] == 1
 
 
 def test_a_poison_message_fails_alone_and_its_error_is_recorded(api, sqs, stack, worker):
-    from replyloop.adapters.dynamodb import get_store
+    from replyloop.wiring import get_job_failures, get_store
 
     interaction_id = give_no(api)
     (job,) = messages(sqs, stack.queues["ExplainQueue"].url)
@@ -122,7 +122,7 @@ def test_a_poison_message_fails_alone_and_its_error_is_recorded(api, sqs, stack,
     failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
     ids = [r["messageId"] for r in event["Records"]]
     assert failed == {ids[0], ids[2]}
-    assert "Not a job message" in get_store().job_failure(ids[0])["error"]
+    assert "Not a job message" in get_job_failures().job_failure(ids[0])["error"]
     assert get_store().get_record(interaction_id).explanation is not None
 
 
@@ -194,7 +194,7 @@ def test_a_near_copy_of_the_agent_reply_is_rejected_with_the_reason(api, sqs, st
 
 
 def test_a_failed_send_leaves_the_job_in_the_outbox_for_the_sweeper(api, sqs, stack, monkeypatch):
-    from replyloop.adapters import queue as queue_module
+    from replyloop import wiring as queue_module
     from replyloop.domain.errors import StorageError
     from replyloop.handlers.sweeper import lambda_handler as sweep
 
@@ -213,8 +213,8 @@ def test_a_failed_send_leaves_the_job_in_the_outbox_for_the_sweeper(api, sqs, st
 
     from datetime import UTC, datetime, timedelta
 
-    from replyloop.adapters.dynamodb import get_store
     from replyloop.services.capture import sweep_outbox
+    from replyloop.wiring import get_store
 
     later = datetime.now(UTC) + timedelta(minutes=5)
     assert sweep_outbox(get_store(), queue_module.get_job_queue(), now=later) == 1

@@ -142,7 +142,7 @@ def test_a_trainer_that_raises_fails_the_run_with_its_error(flow, monkeypatch):
         def start(self, context):
             raise TrainerError("the trainer is out of order")
 
-    monkeypatch.setattr(handler, "_trainer_for", lambda name, method: Broken())
+    monkeypatch.setattr(handler, "trainer_for", lambda name, method: Broken())
     view = run({"minNotUseful": 0})
     assert view["status"] == "failed"
     assert view["reason"] == "TrainerError: the trainer is out of order"

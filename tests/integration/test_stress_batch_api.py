@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from replyloop.adapters.batches import get_batches
-from replyloop.adapters.llm import get_llm_settings
-from replyloop.adapters.registry import get_registry
-from replyloop.adapters.stress_log import DynamoStressLog, get_stress_log
+from replyloop.adapters.stress_log import DynamoStressLog
 from replyloop.domain.errors import StorageError
 from replyloop.domain.stress_batch import BatchState
 from replyloop.local import offline_model
@@ -17,6 +15,7 @@ from replyloop.local.offline_model import batches as offline_batches
 from replyloop.local.offline_model import chat as offline_chat
 from replyloop.local.offline_model.state import BATCHES, api_error
 from replyloop.services import stress_batch
+from replyloop.wiring import get_batches, get_llm_settings, get_registry, get_stress_log
 from tests.integration.test_assistant_api import admin, new_version
 from tests.integration.test_stress_api import EXEMPLAR_MESSAGE
 
@@ -148,11 +147,11 @@ def test_a_poll_that_loses_a_race_cancels_its_own_batch(api, monkeypatch):
     real = DynamoStressLog.advance_stage
     winner = {}
 
-    def another_poll_got_there_first(self, run, expected, stage, **fields):
+    def another_poll_got_there_first(self, run, expected, stage, change):
         other = get_batches().submit("other.jsonl", iter(["{}\n"]), {"other": "poll"})
         winner["id"] = other.batch_id
-        assert real(self, run, expected, stage, **{**fields, "draftsBatchId": other.batch_id})
-        return real(self, run, expected, stage, **fields)
+        assert real(self, run, expected, stage, replace(change, drafts_batch_id=other.batch_id))
+        return real(self, run, expected, stage, change)
 
     monkeypatch.setattr(DynamoStressLog, "advance_stage", another_poll_got_there_first)
     result = admin(api, "POST", f"/api/stress-tests/{run_id}/batch/poll").body
@@ -227,13 +226,13 @@ def test_an_expired_batch_keeps_what_finished_and_counts_the_rest_as_failed(api)
     )
     for _ in range(10):
         progress = stress_batch.poll(deps, run_id)
-        if progress.run["stage"] in ("finished", "failed"):
+        if progress.run.stage in ("finished", "failed"):
             break
-    assert progress.run["stage"] == "finished"
+    assert progress.run.stage == "finished"
     assert progress.summary is not None and progress.summary.cases == 1
-    assert progress.run["failedCases"] == 2
-    assert {e["caseId"] for e in progress.run["batchErrors"]} == {"gift", "parcel"}
-    assert all("expired" in e["message"] for e in progress.run["batchErrors"])
+    assert progress.run.failed_cases == 2
+    assert {e.case_id for e in progress.run.batch_errors} == {"gift", "parcel"}
+    assert all("expired" in e.message for e in progress.run.batch_errors)
 
 
 @pytest.mark.parametrize("status", ["cancelled", "failed"])

@@ -9,9 +9,10 @@ import httpx2
 import openai
 import pytest
 
-from replyloop.adapters.llm import LlmSettings, LlmUnavailableError, OpenAILlm
+from replyloop.adapters.llm import LlmSettings, LlmUnavailableError, OpenAILlm, structured_body
 from replyloop.domain.learning import judge_messages
 from replyloop.domain.prompts import Exemplar, PromptVersion, build_draft_messages
+from replyloop.domain.runs import StressRun
 from replyloop.domain.stress_batch import (
     BatchQuery,
     BatchState,
@@ -28,7 +29,7 @@ from replyloop.services import stress_batch
 from replyloop.services.stress_batch import BatchDeps, build_cases, draft_lines, judge_lines
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
-RUN = {"runId": "r1", "baseline": "v1", "candidate": "v2", "createdAt": "2026-11-23T00:00:00Z"}
+RUN = StressRun("r1", "v1", "v2", "manual", 0, "running", "batch", "2026-11-23T00:00:00Z")
 
 
 def output_line(custom: str, content: str, model: str = "gpt-4o-mini", tokens: tuple[int, int] = (10, 5)) -> str:
@@ -183,7 +184,9 @@ def test_judge_lines_send_exactly_what_the_live_judge_sends():
     drafts = {"q1": {"baseline": Reply("the draft", "m", 1, 1), "candidate": Reply("other", "m", 1, 1)}}
     lines = [
         json.loads(line)
-        for line in judge_lines(settings, [BatchQuery("q1", "msg", "ref"), BatchQuery("q2", "x")], drafts)
+        for line in judge_lines(
+            settings, [BatchQuery("q1", "msg", "ref"), BatchQuery("q2", "x")], drafts, structured_body
+        )
     ]
     assert [line["custom_id"] for line in lines] == ["judge:baseline:q1", "judge:candidate:q1"]  # q2 has no drafts
     live = {key: value for key, value in sent[0].items() if key != "stream"}  # the SDK's `stream: false`
@@ -221,7 +224,7 @@ def test_cases_combine_drafts_and_judgements_at_batch_prices():
 def test_a_run_in_live_mode_cannot_be_polled():
     class Log:
         def get_run(self, run_id):
-            return {"runId": run_id, "mode": "live"}
+            return StressRun(run_id, "v1", "v2", "manual", 0, "running", "live", "2026-11-23T00:00:00Z")
 
     deps = BatchDeps(log=Log(), registry=None, settings=LlmSettings(), batches=None, now=NOW)  # type: ignore[arg-type]
     from replyloop.domain.errors import ConflictError

@@ -1,30 +1,38 @@
-"""Every per-process cache of the product in one place (what a Lambda container keeps between events).
+"""Every per-process cache of the product in one registry (what a Lambda container keeps between events).
 
-Tests, the benchmarks and anything that points the same process at a new AWS endpoint call
-`clear_all()` so nothing built against the old one survives.
+A factory decorated with `cached` is built on first use and recorded here; `clear_all()` walks the
+record, so no cache can be forgotten. Tests, the benchmarks and anything that points the same process
+at a new AWS endpoint call `clear_all()` so nothing built against the old one survives.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, Protocol, TypeVar
+
+Factory = TypeVar("Factory", bound=Callable[..., Any])
+
+
+class Clearable(Protocol):
+    def cache_clear(self) -> None: ...
+
+
+_REGISTRY: list[Clearable] = []
+
+
+def register(cache: Clearable) -> None:
+    """Record a cache that is not a `cached` factory (e.g. the settings read per model)."""
+    _REGISTRY.append(cache)
+
+
+def cached(factory: Factory) -> Factory:
+    """Build once per process (per Lambda container), and let `clear_all()` forget it."""
+    wrapped = lru_cache(maxsize=1)(factory)
+    register(wrapped)
+    return wrapped  # type: ignore[return-value]  # lru_cache keeps the signature
+
 
 def clear_all() -> None:
-    from replyloop.adapters import batches, dynamodb, executions, llm, queue, registry, retrain_runs, stress_log
-    from replyloop.handlers import workers
-    from replyloop.services import retrain
-    from replyloop.settings import get_settings
-
-    for cached in (
-        get_settings,
-        dynamodb.get_store,
-        registry.get_registry,
-        llm.get_llm,
-        llm.get_llm_settings,
-        batches.get_batches,
-        queue.get_job_queue,
-        stress_log.get_stress_log,
-        retrain_runs.get_retrain_runs,
-        executions.get_executions,
-        retrain.get_retrain_settings,
-        workers._idempotent_job,
-    ):
-        cached.cache_clear()
+    for cache in _REGISTRY:
+        cache.cache_clear()

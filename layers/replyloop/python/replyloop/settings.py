@@ -1,22 +1,151 @@
-"""Environment settings, validated once per cold start."""
+"""Configuration: one validated model per function, read from the environment once per process.
 
+Each function's model (`ApiSettings`, `WorkerSettings`, `SweeperSettings`, `RetrainFunctionSettings`)
+is the sections it needs; its entry point loads it at cold start, so a missing or malformed variable
+fails the container's start with the variable's name (`SettingsError`) instead of a request later.
+The factories in `wiring` ask for a section (`load(TableSettings)`) and get the function's model
+when it has been loaded: the environment is validated once. An empty variable counts as unset.
+"""
+
+from __future__ import annotations
+
+import json
 import os
-from functools import lru_cache
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from replyloop.caches import register
+from replyloop.domain.retrain import TrainerName
+
+DEFAULT_PRICES = {  # USD per million tokens: [input, output]
+    "gpt-4o-mini": [0.15, 0.60],
+    "gpt-4.1-mini": [0.40, 1.60],
+    "gpt-4o": [2.50, 10.00],
+    "replyloop-offline": [0.0, 0.0],
+}
 
 
-class Settings(BaseModel):
-    """What every function reads from its environment (set in template.yaml)."""
+class SettingsError(Exception):
+    """The environment lacks a setting this function needs, or one is malformed."""
 
-    model_config = ConfigDict(frozen=True)
 
+class EnvModel(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+
+# -- sections -----------------------------------------------------------------------------------------
+
+
+class TableSettings(EnvModel):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
+
+
+class QueueSettings(EnvModel):
+    explain_queue_url: str = Field(alias="EXPLAIN_QUEUE_URL", min_length=1)
+    correct_queue_url: str = Field(alias="CORRECT_QUEUE_URL", min_length=1)
+
+
+class HttpSettings(EnvModel):
     max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=65_536, gt=0)
+
+
+class IdempotencySettings(EnvModel):
     idempotency_table: str | None = Field(alias="IDEMPOTENCY_TABLE", default=None)
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """Read and validate the environment once; a missing variable fails the cold start loudly."""
-    return Settings.model_validate(dict(os.environ))
+class ExecutionSettings(EnvModel):
+    retrain_state_machine_arn: str = Field(alias="RETRAIN_STATE_MACHINE_ARN", min_length=1)
+
+
+class TrainingBucketSettings(EnvModel):
+    training_bucket: str = Field(alias="TRAINING_BUCKET", min_length=1)
+
+
+class LlmSettings(EnvModel):
+    provider: Literal["openai", "offline"] = Field(default="openai", alias="LLM_PROVIDER")
+    api_key: str | None = Field(default=None, alias="OPENAI_API_KEY")
+    api_key_parameter: str | None = Field(default=None, alias="OPENAI_API_KEY_PARAMETER")
+    base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
+    draft_model: str = Field(default="gpt-4o-mini", alias="DRAFT_MODEL")
+    draft_temperature: float = Field(default=0.3, ge=0, le=2, alias="DRAFT_TEMPERATURE")
+    confidence_threshold: float = Field(default=0.3, ge=0, le=1, alias="CONFIDENCE_THRESHOLD")
+    agreement_samples: int = Field(default=3, ge=2, le=5, alias="AGREEMENT_SAMPLES")
+    max_reply_tokens: int = Field(default=600, ge=16, alias="MAX_REPLY_TOKENS")
+    timeout_seconds: float = Field(default=20.0, gt=0, alias="LLM_TIMEOUT_SECONDS")
+    max_retries: int = Field(default=3, ge=0, le=10, alias="LLM_MAX_RETRIES")
+    prices_json: str | None = Field(default=None, alias="LLM_PRICES")
+
+    @property
+    def prices(self) -> dict[str, list[float]]:
+        return {**DEFAULT_PRICES, **(json.loads(self.prices_json) if self.prices_json else {})}
+
+    def cost_usd(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
+        """Estimated cost; a fine-tuned model `ft:<base>:...` is priced as its base."""
+        base = model.split(":")[1] if model.startswith("ft:") else model
+        price = self.prices.get(base) or self.prices.get(base.rsplit("-", 1)[0]) or [0.0, 0.0]
+        return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
+
+
+class RetrainSettings(EnvModel):
+    """Retrain defaults (template parameters); a run's input may override some (`services.retrain.RunOptions`)."""
+
+    trainer: TrainerName = Field(default=TrainerName.PROMPT, alias="RETRAIN_TRAINER")
+    fine_tune_method: Literal["sft", "dpo"] = Field(default="sft", alias="RETRAIN_FINE_TUNE_METHOD")
+    base_model: str | None = Field(default=None, alias="RETRAIN_BASE_MODEL")
+    lookback_days: int = Field(default=30, ge=1, le=366, alias="RETRAIN_LOOKBACK_DAYS")
+    min_not_useful: int = Field(default=5, ge=0, alias="RETRAIN_MIN_NOT_USEFUL")
+    validation_share: float = Field(default=0.2, ge=0, lt=1, alias="RETRAIN_VALIDATION_SHARE")
+    eval_cases: int = Field(default=20, ge=1, le=200, alias="RETRAIN_EVAL_CASES")
+    margin: float = Field(default=0.5, ge=0, alias="RETRAIN_PROMOTION_MARGIN")
+    max_loss_share: float = Field(default=0.3, ge=0, le=1, alias="RETRAIN_MAX_LOSS_SHARE")
+    poll_seconds: int = Field(default=300, ge=1, le=3600, alias="RETRAIN_POLL_SECONDS")
+    max_polls: int = Field(default=288, ge=1, alias="RETRAIN_MAX_POLLS")  # a day at the default interval
+
+
+# -- one model per function ---------------------------------------------------------------------------
+
+
+class ApiSettings(TableSettings, HttpSettings, QueueSettings, ExecutionSettings, LlmSettings, RetrainSettings):
+    """The api function: the table, both queues, the retrain state machine, the model."""
+
+
+class WorkerSettings(TableSettings, QueueSettings, IdempotencySettings, LlmSettings):
+    """The explain and correct workers."""
+
+
+class SweeperSettings(TableSettings, QueueSettings):
+    """The outbox sweeper."""
+
+
+class RetrainFunctionSettings(TableSettings, TrainingBucketSettings, LlmSettings, RetrainSettings):
+    """The retrain state machine's tasks."""
+
+
+Model = TypeVar("Model", bound=EnvModel)
+
+
+class _Loaded(dict[type[EnvModel], EnvModel]):
+    def cache_clear(self) -> None:
+        self.clear()
+
+
+_LOADED = _Loaded()
+register(_LOADED)
+
+
+def load(model: type[Model]) -> Model:
+    """`model` validated from the environment, once; a loaded function model answers for its sections."""
+    for loaded in _LOADED.values():
+        if isinstance(loaded, model):
+            return loaded
+    environment = {name: value for name, value in os.environ.items() if value != ""}
+    try:
+        value = model.model_validate(environment)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}" for problem in error.errors()
+        )
+        raise SettingsError(f"{model.__name__}: {problems}") from error
+    _LOADED[model] = value
+    return value

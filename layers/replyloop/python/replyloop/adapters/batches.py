@@ -10,10 +10,9 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any
 
-from replyloop.adapters.llm import LlmUnavailableError, get_llm
+from replyloop.adapters.llm import LlmUnavailableError, structured_body
 from replyloop.domain.stress_batch import BatchState
 
 GONE = ("cancelling", "cancelled")
@@ -96,7 +95,8 @@ class OpenAIBatches:
         with _answered("Files API"), self.client.files.with_streaming_response.content(file_id) as response:
             yield from response.iter_lines()
 
-
-@lru_cache(maxsize=1)
-def get_batches() -> OpenAIBatches:
-    return OpenAIBatches(get_llm().client)
+    @staticmethod
+    def structured_body(
+        messages: list[dict[str, str]], *, model: str, output: type[Any], temperature: float = 0.0
+    ) -> dict[str, Any]:
+        return structured_body(messages, model=model, output=output, temperature=temperature)

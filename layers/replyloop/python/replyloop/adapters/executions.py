@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from replyloop.domain.errors import StorageError
-
-
-@dataclass(frozen=True, slots=True)
-class ExecutionState:
-    status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
-    cause: str
+from replyloop.ports import ExecutionState
 
 
 class StepFunctionsExecutions:
@@ -25,7 +18,7 @@ class StepFunctionsExecutions:
         self.state_machine_arn = state_machine_arn
         self._client = client or boto3.client("stepfunctions")
 
-    def start(self, run_id: str, payload: dict[str, Any]) -> str:
+    def start(self, run_id: str, payload: Mapping[str, Any]) -> str:
         """Start the run; its execution's name is the run id, so a second start of one run is refused."""
         try:
             started = self._client.start_execution(
@@ -42,11 +35,3 @@ class StepFunctionsExecutions:
             raise StorageError("Step Functions did not answer; try again shortly.") from error
         cause = " ".join(str(described.get(key) or "") for key in ("error", "cause")).strip()
         return ExecutionState(str(described["status"]), cause)
-
-
-@lru_cache(maxsize=1)
-def get_executions() -> StepFunctionsExecutions:
-    arn = os.environ.get("RETRAIN_STATE_MACHINE_ARN", "")
-    if not arn:
-        raise StorageError("RETRAIN_STATE_MACHINE_ARN is not set; this stack has no retrain state machine.")
-    return StepFunctionsExecutions(arn)

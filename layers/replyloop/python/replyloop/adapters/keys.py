@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
+from replyloop.domain.clock import format_timestamp, parse_timestamp
 
-def format_timestamp(moment: datetime) -> str:
-    """UTC, microseconds, `Z`: sorts as text in time order."""
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def parse_timestamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+__all__ = ["day_sk", "format_timestamp", "interaction_pk", "parse_timestamp"]
 
 
 def interaction_pk(interaction_id: str) -> str:

@@ -13,104 +13,31 @@ Retries (429, 5xx, timeouts) are the SDK's.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from replyloop.domain.errors import ReplyloopError
+from replyloop.domain.errors import LlmUnavailableError
+from replyloop.domain.prompts import chat_body
+from replyloop.ports import Completion, Output
+from replyloop.settings import LlmSettings
 
 if TYPE_CHECKING:
     import openai
 
-# `openai` is imported on first use, not at import time: it is the heaviest import of the product
-# (about 0.6 s) and most invocations of the api function never call a model (bench/run.py, cold start).
 
-DEFAULT_PRICES = {  # USD per million tokens: [input, output]
-    "gpt-4o-mini": [0.15, 0.60],
-    "gpt-4.1-mini": [0.40, 1.60],
-    "gpt-4o": [2.50, 10.00],
-    "replyloop-offline": [0.0, 0.0],
-}
 OFFLINE = "offline"
 logger = logging.getLogger(__name__)
-
-
-class LlmUnavailableError(ReplyloopError):
-    """The model could not answer (after the SDK's retries); not the request's fault."""
 
 
 class LlmConfigurationError(Exception):
     """The LLM settings cannot work as given; the message names the setting to fix (a deployment error)."""
 
 
-class LlmSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    provider: Literal["openai", "offline"] = Field(default="openai", alias="LLM_PROVIDER")
-    api_key: str | None = Field(default=None, alias="OPENAI_API_KEY")
-    api_key_parameter: str | None = Field(default=None, alias="OPENAI_API_KEY_PARAMETER")
-    base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
-    draft_model: str = Field(default="gpt-4o-mini", alias="DRAFT_MODEL")
-    draft_temperature: float = Field(default=0.3, ge=0, le=2, alias="DRAFT_TEMPERATURE")
-    confidence_threshold: float = Field(default=0.3, ge=0, le=1, alias="CONFIDENCE_THRESHOLD")
-    agreement_samples: int = Field(default=3, ge=2, le=5, alias="AGREEMENT_SAMPLES")
-    max_reply_tokens: int = Field(default=600, ge=16, alias="MAX_REPLY_TOKENS")
-    timeout_seconds: float = Field(default=20.0, gt=0, alias="LLM_TIMEOUT_SECONDS")
-    max_retries: int = Field(default=3, ge=0, le=10, alias="LLM_MAX_RETRIES")
-    prices_json: str | None = Field(default=None, alias="LLM_PRICES")
-
-    @property
-    def prices(self) -> dict[str, list[float]]:
-        return {**DEFAULT_PRICES, **(json.loads(self.prices_json) if self.prices_json else {})}
-
-    def cost_usd(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
-        """Estimated cost; a fine-tuned model `ft:<base>:...` is priced as its base."""
-        base = model.split(":")[1] if model.startswith("ft:") else model
-        price = self.prices.get(base) or self.prices.get(base.rsplit("-", 1)[0]) or [0.0, 0.0]
-        return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
-
-
-@lru_cache(maxsize=1)
-def get_llm_settings() -> LlmSettings:
-    return LlmSettings.model_validate({k: v for k, v in os.environ.items() if v != ""})
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    text: str
-    token_logprobs: list[float] | None
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-
-
-Output = TypeVar("Output", bound=BaseModel)
-
-
-class Llm(Protocol):
-    @property
-    def description(self) -> str: ...
-
-    def complete(
-        self,
-        messages: list[dict[str, str]],
-        *,
-        model: str,
-        temperature: float,
-        logprobs: bool,
-        n: int = 1,
-        max_tokens: int = 600,
-    ) -> list[Completion]: ...
-
-    def structured(
-        self, messages: list[dict[str, str]], *, model: str, output: type[Output], temperature: float = 0.0
-    ) -> tuple[Output, Completion]: ...
+# `openai` is imported on first use, not at import time: it is the heaviest import of the product
+# (about 0.6 s) and most invocations of the api function never call a model (bench/run.py, cold start).
 
 
 class OpenAILlm:
@@ -214,22 +141,6 @@ class OpenAILlm:
         )
 
 
-def chat_body(
-    messages: list[dict[str, str]], *, model: str, temperature: float, logprobs: bool, n: int = 1, max_tokens: int = 600
-) -> dict[str, Any]:
-    """A chat completion request as `complete` sends it (and as a Batch API line carries it)."""
-    body: dict[str, Any] = {
-        "model": model,
-        "messages": messages,
-        "temperature": temperature,
-        "n": n,
-        "max_completion_tokens": max_tokens,
-    }
-    if logprobs:
-        body["logprobs"] = True
-    return body
-
-
 def structured_body(
     messages: list[dict[str, str]], *, model: str, output: type[BaseModel], temperature: float = 0.0
 ) -> dict[str, Any]:
@@ -323,8 +234,3 @@ def _offline_llm(settings: LlmSettings) -> OpenAILlm:
         max_retries=0,
     )
     return OpenAILlm(client, f"{named}, in process")
-
-
-@lru_cache(maxsize=1)
-def get_llm() -> OpenAILlm:
-    return build_llm(get_llm_settings())

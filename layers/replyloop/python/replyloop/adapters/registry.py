@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import BotoCoreError, ClientError
 
 from replyloop.adapters.keys import format_timestamp, parse_timestamp
-from replyloop.domain.errors import ConflictError, StorageError
+from replyloop.adapters.storage import ConditionFailed
+from replyloop.adapters.table import DynamoTable
+from replyloop.domain.errors import ConflictError
 from replyloop.domain.prompts import Exemplar, PromptVersion
 from replyloop.domain.versions import AssistantVersion, VersionStatus
 
@@ -83,55 +83,12 @@ def prompt_from_item(item: Mapping[str, Any]) -> PromptVersion:
     )
 
 
-class Registry(Protocol):
-    def ensure_defaults(self, version: AssistantVersion, prompt: PromptVersion) -> None: ...
-
-    def active(self) -> tuple[AssistantVersion, PromptVersion] | None: ...
-
-    def list_versions(self) -> list[AssistantVersion]: ...
-
-    def get_version(self, tag: str) -> AssistantVersion | None: ...
-
-    def put_version(self, version: AssistantVersion) -> None: ...
-
-    def activate(
-        self,
-        version: AssistantVersion,
-        prompt: PromptVersion,
-        previous: AssistantVersion | None,
-        now: datetime,
-    ) -> None: ...
-
-    def list_prompt_versions(self, name: str) -> list[PromptVersion]: ...
-
-    def get_prompt_version(self, name: str, version: int) -> PromptVersion | None: ...
-
-    def put_prompt_version(self, prompt: PromptVersion) -> None: ...
-
-
-def _cancelled(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] in (
-        "TransactionCanceledException",
-        "ConditionalCheckFailedException",
-    )
-
-
-class DynamoRegistry:
-    def __init__(self, table_name: str, resource: Any | None = None) -> None:
-        self._resource = resource or boto3.resource("dynamodb")
-        self._table = self._resource.Table(table_name)
-        self._client: Any = self._resource.meta.client
-        self.table_name = table_name
-
+class DynamoRegistry(DynamoTable):
     def _run(self, operation: Any, **kwargs: Any) -> Any:
         try:
-            return operation(**kwargs)
-        except ClientError as error:
-            if _cancelled(error):
-                raise ConflictError("Someone changed this at the same moment; reload and try again.") from error
-            raise StorageError("The data store could not answer") from error
-        except BotoCoreError as error:
-            raise StorageError("The data store could not answer") from error
+            return self._call(operation, **kwargs)
+        except ConditionFailed as error:
+            raise ConflictError("Someone changed this at the same moment; reload and try again.") from error
 
     def _put(self, item: dict[str, Any], condition: str = "attribute_not_exists(pk)") -> dict[str, Any]:
         return {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": condition}}
@@ -139,17 +96,14 @@ class DynamoRegistry:
     def ensure_defaults(self, version: AssistantVersion, prompt: PromptVersion) -> None:
         """Create v1 and its prompt once; a second caller's identical attempt is a no-op."""
         active = {"pk": VERSIONS_PK, "sk": ACTIVE_SK, **version_item(version), "prompt": prompt_item(prompt)}
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
+        with contextlib.suppress(ConditionFailed):
+            self._transact(
+                [
                     self._put(active),
                     self._put({"pk": VERSIONS_PK, "sk": f"VERSION#{version.version_tag}", **version_item(version)}),
                     self._put({"pk": prompt_pk(prompt.name), "sk": prompt_sk(prompt.version), **prompt_item(prompt)}),
                 ]
             )
-        except ClientError as error:
-            if not _cancelled(error):
-                raise StorageError("Could not create the default assistant version") from error
 
     def active(self) -> tuple[AssistantVersion, PromptVersion] | None:
         item = self._run(self._table.get_item, Key={"pk": VERSIONS_PK, "sk": ACTIVE_SK}).get("Item")
@@ -258,10 +212,3 @@ class DynamoRegistry:
             Item={"pk": prompt_pk(prompt.name), "sk": prompt_sk(prompt.version), **prompt_item(prompt)},
             ConditionExpression="attribute_not_exists(pk)",
         )
-
-
-@lru_cache(maxsize=1)
-def get_registry() -> DynamoRegistry:
-    from replyloop.settings import get_settings
-
-    return DynamoRegistry(get_settings().table_name)

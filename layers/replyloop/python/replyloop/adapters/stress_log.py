@@ -6,43 +6,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import BotoCoreError, ClientError
 
 from replyloop.adapters.keys import format_timestamp
-from replyloop.adapters.storage import ConditionFailed, store_call
-from replyloop.domain.errors import NotFoundError, StorageError
-from replyloop.domain.stress import CaseResult, StressSummary
+from replyloop.adapters.run_log import FieldPath, RunLog, to_dynamo
+from replyloop.adapters.storage import store_call, store_errors
+from replyloop.domain.runs import CaseError, NewStressRun, RunSummary, StageChange, StressRun
+from replyloop.domain.stress import CaseResult
 from replyloop.domain.stress_batch import BatchQuery, Stage
-
-RUNS = "STRESSTESTS"
 
 
 def _run_pk(run_id: str) -> str:
     return f"STRESSTEST#{run_id}"
 
 
-def _number(value: float) -> Decimal:
-    return Decimal(str(round(value, 6)))
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers back to ints and floats."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
+def _number(value: float) -> Any:
+    return to_dynamo(float(value))
 
 
 def case_item(run_id: str, result: CaseResult) -> dict[str, Any]:
@@ -78,18 +61,6 @@ def query_item(run_id: str, query: BatchQuery) -> dict[str, Any]:
     return {key: value for key, value in item.items() if value is not None}
 
 
-def stored_summary(summary: StressSummary, duration_seconds: float) -> dict[str, Any]:
-    """The summary as the run item keeps it (regressions by case id; the cases are items of their own)."""
-    return _to_dynamo(
-        {
-            **{key: value for key, value in asdict(summary).items() if key != "worst_regressions"},
-            "worst_regressions": [result.case_id for result in summary.worst_regressions],
-            "loss_share": summary.loss_share,
-            "duration_seconds": duration_seconds,
-        }
-    )
-
-
 def case_from_item(item: Mapping[str, Any]) -> CaseResult:
     return CaseResult(
         case_id=str(item["caseId"]),
@@ -105,80 +76,133 @@ def case_from_item(item: Mapping[str, Any]) -> CaseResult:
     )
 
 
-class DynamoStressLog:
-    def __init__(self, table_name: str, resource: Any | None = None) -> None:
-        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+def summary_item(summary: RunSummary) -> dict[str, Any]:
+    """The summary as the run item keeps it (the keys it has always had; the cases are items of their own)."""
+    return {
+        "cases": summary.cases,
+        "baseline_mean": summary.baseline_mean,
+        "candidate_mean": summary.candidate_mean,
+        "baseline_distribution": {str(k): v for k, v in summary.baseline_distribution.items()},
+        "candidate_distribution": {str(k): v for k, v in summary.candidate_distribution.items()},
+        "wins": summary.wins,
+        "losses": summary.losses,
+        "ties": summary.ties,
+        "loss_share": summary.loss_share,
+        "tokens": summary.tokens,
+        "cost_usd": summary.cost_usd,
+        "worst_regressions": list(summary.worst_regressions),
+        "duration_seconds": summary.duration_seconds,
+    }
 
-    def create_run(
-        self,
-        run_id: str,
-        baseline: str,
-        candidate: str,
-        source: str,
-        planned: int,
-        now: datetime,
-        *,
-        batch: bool = False,
-    ) -> None:
-        created = format_timestamp(now)
-        item = {
-            "pk": _run_pk(run_id),
-            "sk": "RUN",
-            "runId": run_id,
-            "baseline": baseline,
-            "candidate": candidate,
-            "source": source,
-            "planned": planned,
+
+def summary_from_item(item: Mapping[str, Any]) -> RunSummary:
+    def mean(name: str) -> float | None:
+        value = item.get(name)
+        return None if value is None else float(value)
+
+    duration = item.get("duration_seconds")
+    return RunSummary(
+        cases=int(item["cases"]),
+        baseline_mean=mean("baseline_mean"),
+        candidate_mean=mean("candidate_mean"),
+        baseline_distribution={int(k): int(v) for k, v in (item.get("baseline_distribution") or {}).items()},
+        candidate_distribution={int(k): int(v) for k, v in (item.get("candidate_distribution") or {}).items()},
+        wins=int(item["wins"]),
+        losses=int(item["losses"]),
+        ties=int(item["ties"]),
+        loss_share=float(item.get("loss_share", 0)),
+        tokens=int(item.get("tokens", 0)),
+        cost_usd=float(item.get("cost_usd", 0)),
+        worst_regressions=tuple(str(case) for case in item.get("worst_regressions") or []),
+        duration_seconds=None if duration is None else float(duration),
+    )
+
+
+def run_from_item(item: Mapping[str, Any]) -> StressRun:
+    summary = item.get("summary")
+    return StressRun(
+        run_id=str(item["runId"]),
+        baseline=str(item["baseline"]),
+        candidate=str(item["candidate"]),
+        source=str(item.get("source", "")),
+        planned=int(item.get("planned", 0)),
+        status=item["status"],
+        mode="batch" if item.get("mode") == "batch" else "live",
+        created_at=str(item["createdAt"]),
+        finished_at=item.get("finishedAt"),
+        summary=summary_from_item(summary) if summary else None,
+        stage=Stage(item["stage"]) if item.get("stage") else None,
+        queries=int(item["queries"]) if item.get("queries") is not None else None,
+        drafts_batch_id=item.get("draftsBatchId"),
+        judge_batch_id=item.get("judgeBatchId"),
+        reason=item.get("reason"),
+        failed_cases=int(item.get("failedCases", 0)),
+        batch_errors=tuple(CaseError(str(e["caseId"]), str(e["message"])) for e in item.get("batchErrors") or []),
+    )
+
+
+def change_fields(change: StageChange) -> dict[FieldPath, Any]:
+    fields: dict[FieldPath, Any] = {
+        "status": change.status,
+        "reason": change.reason,
+        "finishedAt": change.finished_at,
+        "queries": change.queries,
+        "draftsBatchId": change.drafts_batch_id,
+        "judgeBatchId": change.judge_batch_id,
+        "summary": summary_item(change.summary) if change.summary else None,
+        "failedCases": change.failed_cases,
+        "batchErrors": None
+        if change.batch_errors is None
+        else [{"caseId": error.case_id, "message": error.message} for error in change.batch_errors],
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+class DynamoStressLog(RunLog):
+    prefix, listing, noun = "STRESSTEST", "STRESSTESTS", "stress test"
+
+    def create_run(self, run: NewStressRun, now: datetime) -> StressRun:
+        batch = run.mode == "batch"
+        fields = {
+            "baseline": run.baseline,
+            "candidate": run.candidate,
+            "source": run.source,
+            "planned": run.planned,
             "status": "running",
-            "mode": "batch" if batch else "live",
-            "createdAt": created,
-            "gsi1pk": RUNS,
-            "gsisk": f"{created}#{run_id}",
+            "mode": run.mode,
+            "stage": Stage.COLLECTING.value if batch else None,
         }
-        if batch:
-            item["stage"] = Stage.COLLECTING.value
-        store_call(self._table.put_item, Item=item)
+        self._create(run.run_id, format_timestamp(now), fields)
+        return self.get_run(run.run_id)
 
-    def get_run(self, run_id: str) -> dict[str, Any]:
-        item = store_call(self._table.get_item, Key={"pk": _run_pk(run_id), "sk": "RUN"}, ConsistentRead=True).get(
-            "Item"
-        )
-        if not item:
-            raise NotFoundError(f"No stress test {run_id!r}.")
-        return {key: _plain(value) for key, value in item.items() if key not in ("pk", "sk", "gsi1pk", "gsisk")}
+    def get_run(self, run_id: str) -> StressRun:
+        return run_from_item(self._item(run_id))
+
+    def list_runs(self, limit: int) -> list[StressRun]:
+        return [run_from_item(item) for item in self._latest(limit)]
 
     def save_case(self, run_id: str, result: CaseResult) -> None:
         """Log one query's result; the caller has already read the run (it needs its versions)."""
         store_call(self._table.put_item, Item=case_item(run_id, result))
 
-    def save_cases(self, run_id: str, results: list[CaseResult]) -> None:
+    def save_cases(self, run_id: str, results: Sequence[CaseResult]) -> None:
         """Log many results (25 per request); keyed by case id, so saving again overwrites."""
         self._write_all([case_item(run_id, result) for result in results])
 
-    def add_queries(self, run_id: str, queries: list[BatchQuery]) -> None:
+    def add_queries(self, run_id: str, queries: Sequence[BatchQuery]) -> None:
         """Queries for a batch run; a case id sent again replaces its query."""
         self._write_all([query_item(run_id, query) for query in queries])
 
     def _write_all(self, items: list[dict[str, Any]]) -> None:
-        try:
-            with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as writer:
-                for item in items:
-                    writer.put_item(Item=item)
-        except (ClientError, BotoCoreError) as error:
-            raise StorageError("The data store could not answer") from error
+        with store_errors(), self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as writer:
+            for item in items:
+                writer.put_item(Item=item)
 
     def _under(self, run_id: str, prefix: str) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(_run_pk(run_id)) & Key("sk").begins_with(prefix),
-            "ConsistentRead": True,
-        }
-        found: list[dict[str, Any]] = []
-        while True:
-            response = store_call(self._table.query, **kwargs)
-            found.extend(response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return found
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return self._query(
+            KeyConditionExpression=Key("pk").eq(_run_pk(run_id)) & Key("sk").begins_with(prefix),
+            ConsistentRead=True,
+        )
 
     def cases(self, run_id: str) -> list[CaseResult]:
         return [case_from_item(item) for item in self._under(run_id, "CASE#")]
@@ -194,74 +218,19 @@ class DynamoStressLog:
             for item in self._under(run_id, "QUERY#")
         ]
 
-    def complete_run(self, run_id: str, summary: StressSummary, duration_seconds: float, now: datetime) -> None:
+    def complete_run(self, run_id: str, summary: RunSummary, now: datetime) -> None:
         """Store the summary; NotFoundError when there is no such run."""
-        try:
-            store_call(
-                self._table.update_item,
-                Key={"pk": _run_pk(run_id), "sk": "RUN"},
-                UpdateExpression="SET #status = :done, finishedAt = :now, summary = :summary",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":done": "finished",
-                    ":now": format_timestamp(now),
-                    ":summary": stored_summary(summary, duration_seconds),
-                },
-            )
-        except ConditionFailed as error:
-            raise NotFoundError(f"No stress test {run_id!r}.") from error
+        fields: dict[FieldPath, Any] = {
+            "status": "finished",
+            "finishedAt": format_timestamp(now),
+            "summary": summary_item(summary),
+        }
+        self._update_existing(run_id, fields)
 
-    def advance_stage(self, run_id: str, expected: Stage, stage: Stage, **fields: Any) -> bool:
-        """Move a batch run from `expected` to `stage` and set `fields`; False when it was no longer at `expected`
+    def advance_stage(self, run_id: str, expected: Stage, stage: Stage, change: StageChange) -> bool:
+        """Move a batch run from `expected` to `stage` and apply `change`; False when it was no longer at `expected`
 
         (a concurrent or retried poll got there first: nothing is written twice).
         """
-        values = {"stage": stage.value, **fields}
-        names = {f"#f{i}": name for i, name in enumerate(values)}
-        update = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(values)))
-        try:
-            store_call(
-                self._table.update_item,
-                Key={"pk": _run_pk(run_id), "sk": "RUN"},
-                UpdateExpression=update,
-                ConditionExpression="#stage = :expected",
-                ExpressionAttributeNames={**names, "#stage": "stage"},
-                ExpressionAttributeValues={
-                    **{f":f{i}": _to_dynamo(value) for i, value in enumerate(values.values())},
-                    ":expected": expected.value,
-                },
-            )
-        except ConditionFailed:
-            return False
-        return True
-
-    def list_runs(self, limit: int) -> list[dict[str, Any]]:
-        response = store_call(
-            self._table.query,
-            IndexName="gsi1",
-            KeyConditionExpression=Key("gsi1pk").eq(RUNS),
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [
-            {key: _plain(value) for key, value in item.items() if key not in ("pk", "sk", "gsi1pk", "gsisk")}
-            for item in response.get("Items", [])
-        ]
-
-
-def _to_dynamo(value: Any) -> Any:
-    if isinstance(value, float):
-        return _number(value)
-    if isinstance(value, dict):
-        return {str(key): _to_dynamo(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_to_dynamo(item) for item in value]
-    return value
-
-
-@lru_cache(maxsize=1)
-def get_stress_log() -> DynamoStressLog:
-    from replyloop.settings import get_settings
-
-    return DynamoStressLog(get_settings().table_name)
+        fields: dict[FieldPath, Any] = {"stage": stage.value, **change_fields(change)}
+        return self._update(run_id, fields, only_if={"stage": expected.value})

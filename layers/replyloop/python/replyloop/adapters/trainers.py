@@ -13,68 +13,14 @@ A Bedrock model-customization trainer would be a third class with the same two m
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from replyloop.adapters.registry import Registry
-from replyloop.domain.errors import ReplyloopError
 from replyloop.domain.prompts import PromptVersion
-from replyloop.domain.retrain import DEFAULT_EXEMPLAR_TOKEN_BUDGET, PromptMaterial, TrainerName, compile_prompt
-from replyloop.domain.versions import AssistantVersion
+from replyloop.domain.retrain import DEFAULT_EXEMPLAR_TOKEN_BUDGET, TrainerName, compile_prompt
+from replyloop.domain.runs import TrainerError, TrainingContext, TrainingState, TrainingStatus
+from replyloop.ports import Registry
 
-TrainingStatus = Literal["running", "succeeded", "failed", "cancelled"]
 OPENAI_RUNNING = {"validating_files", "queued", "running", "pausing", "paused"}
-
-
-class TrainerError(ReplyloopError):
-    """The trainer cannot train on this run's data (not transient; the run fails with the reason)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingContext:
-    run_id: str
-    active: AssistantVersion
-    active_prompt: PromptVersion
-    material: PromptMaterial
-    files: dict[str, str]  # file name -> location (s3://bucket/key)
-    now: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingState:
-    status: TrainingStatus
-    model: str
-    prompt_version: int
-    fine_tune_id: str | None = None
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "model": self.model,
-            "promptVersion": self.prompt_version,
-            "fineTuneId": self.fine_tune_id,
-            "detail": self.detail,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TrainingState:
-        return cls(
-            status=data["status"],
-            model=data["model"],
-            prompt_version=int(data["promptVersion"]),
-            fine_tune_id=data.get("fineTuneId"),
-            detail=data.get("detail", ""),
-        )
-
-
-class Trainer(Protocol):
-    name: TrainerName
-
-    def start(self, context: TrainingContext) -> TrainingState: ...
-
-    def poll(self, context: TrainingContext, state: TrainingState) -> TrainingState: ...
 
 
 class PromptTrainer:

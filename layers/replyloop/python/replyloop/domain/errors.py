@@ -23,3 +23,7 @@ class ConflictError(ReplyloopError):
 
 class StorageError(ReplyloopError):
     """The store failed for a reason that is not the request's fault."""
+
+
+class LlmUnavailableError(ReplyloopError):
+    """The model could not answer (after the SDK's retries); not the request's fault."""

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from replyloop.domain.text import delimit
 
@@ -102,3 +103,19 @@ def diff_prompts(old: PromptVersion, new: PromptVersion) -> tuple[str, list[Word
         for tag, i1, i2, j1, j2 in matcher.get_opcodes()
     ]
     return unified, changes
+
+
+def chat_body(
+    messages: list[dict[str, str]], *, model: str, temperature: float, logprobs: bool, n: int = 1, max_tokens: int = 600
+) -> dict[str, Any]:
+    """A chat completion request as `complete` sends it (and as a Batch API line carries it)."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "temperature": temperature,
+        "n": n,
+        "max_completion_tokens": max_tokens,
+    }
+    if logprobs:
+        body["logprobs"] = True
+    return body

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from replyloop.domain.stress import StressSummary
-
 ENDPOINT = "/v1/chat/completions"
 MAX_QUERIES = 5_000  # two requests each: well under OpenAI's 50,000 per batch, and one poll stays short
 BATCH_PRICE_FACTOR = 0.5  # the Batch API bills half the synchronous price
@@ -75,15 +73,6 @@ class BatchState:
         if self.status not in ("completed", "expired"):
             return f"Batch {self.batch_id} is in an unknown state {self.status!r}."
         return None
-
-
-@dataclass(frozen=True, slots=True)
-class BatchProgress:
-    """A batch run after one poll: the run as stored, the batch the poll looked at, the summary once finished."""
-
-    run: dict[str, Any]
-    batch: BatchState | None = None
-    summary: StressSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)

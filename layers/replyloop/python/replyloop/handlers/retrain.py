@@ -8,24 +8,27 @@ Catch (everything else, recorded by the `fail` step) see them by class name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from replyloop.adapters.dynamodb import get_store
-from replyloop.adapters.llm import get_llm, get_llm_settings
-from replyloop.adapters.registry import get_registry
-from replyloop.adapters.retrain_runs import get_retrain_runs
-from replyloop.adapters.stress_log import get_stress_log
-from replyloop.adapters.trainers import OpenAITrainer, PromptTrainer, Trainer
 from replyloop.domain.errors import InvalidRequestError
-from replyloop.domain.retrain import TrainerName
 from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.services import retrain
-from replyloop.services.export import S3Outputs
+from replyloop.settings import RetrainFunctionSettings, load
+from replyloop.wiring import (
+    get_llm,
+    get_llm_settings,
+    get_registry,
+    get_retrain_runs,
+    get_retrain_settings,
+    get_store,
+    get_stress_log,
+    outputs_for,
+    trainer_for,
+    utc_now,
+)
 
 
 class StepEvent(BaseModel):
@@ -43,20 +46,6 @@ class StepEvent(BaseModel):
     error: dict[str, Any] | None = None
 
 
-def _trainer_for(name: TrainerName, method: Literal["sft", "dpo"]) -> Trainer:
-    if name is TrainerName.OPENAI:
-        base_model = retrain.get_retrain_settings().base_model
-        return OpenAITrainer(get_llm().client, boto3.client("s3"), method=method, base_model=base_model)
-    return PromptTrainer(get_registry())
-
-
-def _outputs_for(run_id: str) -> S3Outputs:
-    bucket = retrain.get_retrain_settings().bucket
-    if not bucket:
-        raise InvalidRequestError("TRAINING_BUCKET is not set; the export has nowhere to write.")
-    return S3Outputs(boto3.client("s3"), bucket, f"retrain/{run_id}")
-
-
 def deps() -> retrain.Deps:
     return retrain.Deps(
         runs=get_retrain_runs(),
@@ -65,10 +54,10 @@ def deps() -> retrain.Deps:
         stress_log=get_stress_log(),
         llm=get_llm(),
         llm_settings=get_llm_settings(),
-        settings=retrain.get_retrain_settings(),
-        trainer_for=_trainer_for,
-        outputs_for=_outputs_for,
-        now=datetime.now(UTC),
+        settings=get_retrain_settings(),
+        trainer_for=trainer_for,
+        outputs_for=outputs_for,
+        now=utc_now(),
     )
 
 
@@ -93,6 +82,7 @@ STEPS: dict[str, Callable[[retrain.Deps, StepEvent], dict[str, Any]]] = {
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     discard_unpublished_metrics()
+    load(RetrainFunctionSettings)
     try:
         step = StepEvent.model_validate(event)
     except ValidationError as error:

@@ -8,10 +8,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from replyloop.adapters.dynamodb import get_store
-from replyloop.adapters.queue import get_job_queue
 from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.services.capture import sweep_outbox
+from replyloop.settings import SweeperSettings, load
+from replyloop.wiring import get_job_queue, get_store
 
 
 @logger.inject_lambda_context
@@ -19,6 +19,7 @@ from replyloop.services.capture import sweep_outbox
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     discard_unpublished_metrics()
+    load(SweeperSettings)
     sent = sweep_outbox(get_store(), get_job_queue(), now=datetime.now(UTC))
     metrics.add_metric(name="OutboxJobsSent", unit=MetricUnit.Count, value=sent)
     if sent:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from replyloop.domain.runs import RetrainRun
 from replyloop.models.api import ApiModel, RequestModel
 
 
@@ -45,6 +46,23 @@ class RetrainRunView(ApiModel):
     candidate_version: str | None
     steps: dict[str, dict[str, Any]] = Field(description="Each step's outcome, time and details, in order.")
     evaluation_url: str | None = Field(description="The evaluation's stress-test log, once it started.")
+
+    @classmethod
+    def of(cls, run: RetrainRun) -> RetrainRunView:
+        return cls(
+            run_id=run.run_id,
+            status=run.status.value,
+            trigger=run.trigger,
+            trainer=run.trainer,
+            requested_by=run.requested_by,
+            execution_arn=run.execution_arn,
+            created_at=run.created_at,
+            finished_at=run.finished_at,
+            reason=run.reason,
+            candidate_version=run.candidate_version,
+            steps={step.name: {"outcome": step.outcome, "at": step.at, **step.details} for step in run.steps},
+            evaluation_url=f"/api/stress-tests/{run.run_id}" if run.step("evaluate") else None,
+        )
 
 
 class RetrainRunList(ApiModel):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from replyloop.domain.runs import BatchProgress, RunSummary, StressRun
 from replyloop.domain.stress import CaseResult, StressSummary
-from replyloop.domain.stress_batch import BatchProgress
 from replyloop.models.api import INTERACTION_ID_PATTERN, ApiModel, OptionalText, RequestModel, Text, VersionTag
 
 
@@ -115,14 +115,97 @@ class SummaryView(ApiModel):
         )
 
 
+class RunSummaryView(ApiModel):
+    """A finished run's figures as the run keeps them (regressions by case id)."""
+
+    cases: int
+    baseline_mean: float | None
+    candidate_mean: float | None
+    baseline_distribution: dict[int, int]
+    candidate_distribution: dict[int, int]
+    wins: int
+    losses: int
+    ties: int
+    loss_share: float
+    tokens: int
+    cost_usd: float
+    worst_regressions: list[str] = Field(description="Case ids of the worst regressions.")
+    duration_seconds: float | None
+
+    @classmethod
+    def of(cls, summary: RunSummary) -> RunSummaryView:
+        return cls(
+            cases=summary.cases,
+            baseline_mean=summary.baseline_mean,
+            candidate_mean=summary.candidate_mean,
+            baseline_distribution=dict(summary.baseline_distribution),
+            candidate_distribution=dict(summary.candidate_distribution),
+            wins=summary.wins,
+            losses=summary.losses,
+            ties=summary.ties,
+            loss_share=summary.loss_share,
+            tokens=summary.tokens,
+            cost_usd=summary.cost_usd,
+            worst_regressions=list(summary.worst_regressions),
+            duration_seconds=summary.duration_seconds,
+        )
+
+
+class CaseError(ApiModel):
+    case_id: str
+    message: str
+
+
+class StressRunView(ApiModel):
+    run_id: str
+    baseline: str
+    candidate: str
+    source: str
+    planned: int
+    status: Literal["running", "finished", "failed"]
+    mode: Literal["live", "batch"]
+    created_at: str
+    finished_at: str | None
+    summary: RunSummaryView | None
+    stage: str | None = Field(description="A batch run's stage: collecting, drafting, judging, finished or failed.")
+    queries: int | None
+    drafts_batch_id: str | None
+    judge_batch_id: str | None
+    reason: str | None
+    failed_cases: int
+    batch_errors: list[CaseError]
+
+    @classmethod
+    def of(cls, run: StressRun) -> StressRunView:
+        return cls(
+            run_id=run.run_id,
+            baseline=run.baseline,
+            candidate=run.candidate,
+            source=run.source,
+            planned=run.planned,
+            status=run.status,
+            mode=run.mode,
+            created_at=run.created_at,
+            finished_at=run.finished_at,
+            summary=RunSummaryView.of(run.summary) if run.summary else None,
+            stage=run.stage.value if run.stage else None,
+            queries=run.queries,
+            drafts_batch_id=run.drafts_batch_id,
+            judge_batch_id=run.judge_batch_id,
+            reason=run.reason,
+            failed_cases=run.failed_cases,
+            batch_errors=[CaseError(case_id=e.case_id, message=e.message) for e in run.batch_errors],
+        )
+
+
 class StressTestView(ApiModel):
-    run: dict[str, Any]
+    run: StressRunView
     summary: SummaryView | None
     cases: list[CaseView]
 
 
 class StressTestList(ApiModel):
-    items: list[dict[str, Any]]
+    items: list[StressRunView]
 
 
 class StressQueries(RequestModel):
@@ -140,11 +223,6 @@ class RequestCounts(ApiModel):
     total: int
     completed: int
     failed: int
-
-
-class CaseError(ApiModel):
-    case_id: str
-    message: str
 
 
 class BatchProgressView(ApiModel):
@@ -165,21 +243,21 @@ class BatchProgressView(ApiModel):
     @classmethod
     def of(cls, progress: BatchProgress) -> BatchProgressView:
         run, batch = progress.run, progress.batch
-        duration = (run.get("summary") or {}).get("duration_seconds")
+        duration = run.summary.duration_seconds if run.summary else None
         return cls(
-            run_id=run["runId"],
-            baseline=run["baseline"],
-            candidate=run["candidate"],
-            stage=run["stage"],
-            status=run["status"],
-            queries=run.get("queries"),
-            batch_id=batch.batch_id if batch else run.get("judgeBatchId") or run.get("draftsBatchId"),
+            run_id=run.run_id,
+            baseline=run.baseline,
+            candidate=run.candidate,
+            stage=run.stage.value if run.stage else "",
+            status=run.status,
+            queries=run.queries,
+            batch_id=batch.batch_id if batch else run.judge_batch_id or run.drafts_batch_id,
             batch_status=batch.status if batch else None,
             request_counts=RequestCounts(total=batch.total, completed=batch.completed, failed=batch.failed)
             if batch
             else None,
-            failed_cases=int(run.get("failedCases", 0)),
-            errors=[CaseError(case_id=e["caseId"], message=e["message"]) for e in run.get("batchErrors", [])],
-            reason=run.get("reason"),
+            failed_cases=run.failed_cases,
+            errors=[CaseError(case_id=e.case_id, message=e.message) for e in run.batch_errors],
+            reason=run.reason,
             summary=SummaryView.of(progress.summary, duration) if progress.summary else None,
         )

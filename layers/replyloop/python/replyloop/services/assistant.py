@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from replyloop.adapters.llm import Completion, Llm, LlmSettings
-from replyloop.adapters.registry import Registry
-from replyloop.adapters.store import CaptureWrite, Store
 from replyloop.domain.analytics import UsefulnessSummary, summarise
 from replyloop.domain.confidence import agreement, confidence_from_logprobs
 from replyloop.domain.entities import Interaction
@@ -24,7 +21,9 @@ from replyloop.domain.prompts import (
 )
 from replyloop.domain.topics import detect_topic
 from replyloop.domain.versions import DEFAULT_VERSION_TAG, AssistantVersion, VersionStatus
+from replyloop.ports import CaptureWrite, Completion, Llm, Registry, Store
 from replyloop.services.capture import MAX_ANALYTICS_DAYS, new_interaction_id
+from replyloop.settings import LlmSettings
 
 FAILURE_CATEGORIES_IN_PROMPT = 3
 SAMPLING_TEMPERATURE = 0.9
@@ -267,3 +266,15 @@ def diff_prompt_versions(
     assert before is not None and after is not None
     unified, words = diff_prompts(before, after)
     return before, after, unified, words
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPage:
+    items: list[Interaction]
+    next_cursor: str | None
+
+
+def review_queue(store: Store, limit: int, cursor: str | None) -> ReviewPage:
+    """Snoozed drafts still waiting for a verdict, oldest first."""
+    items, next_cursor = store.review_queue(limit, cursor)
+    return ReviewPage(items, next_cursor)

@@ -7,13 +7,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from replyloop.adapters.queue import JobQueue
-from replyloop.adapters.store import CaptureWrite, ConcurrentChangeError, ReplayQuery, Store
 from replyloop.domain.analytics import CategoryTrend, UsefulnessSummary, summarise, top_categories
 from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, Page, ReplayRow
 from replyloop.domain.errors import ConflictError, InvalidRequestError, NotFoundError, StorageError
 from replyloop.domain.feedback import plan_feedback
 from replyloop.domain.learning import Job
+from replyloop.ports import CaptureWrite, ConcurrentChangeError, JobQueue, ReplayQuery, Store
 
 logger = logging.getLogger(__name__)
 
@@ -135,13 +134,14 @@ def get_interaction(store: Store, interaction_id: str) -> InteractionRecord:
     return record
 
 
-def _check_range(start: date | None, end: date | None) -> None:
+def check_range(start: date | None, end: date | None) -> None:
+    """A date filter whose first day is after its last is the caller's mistake."""
     if start and end and start > end:
         raise InvalidRequestError(f"'from' ({start}) is after 'to' ({end}).")
 
 
 def list_replay(store: Store, query: ReplayQuery) -> Page:
-    _check_range(query.start, query.end)
+    check_range(query.start, query.end)
     return store.list_replay(query)
 
 
@@ -168,7 +168,7 @@ def usefulness_analytics(
     """Usefulness over a window (default: the last `days` days to today), from counters only."""
     end = end or today
     start = start or end - timedelta(days=days - 1)
-    _check_range(start, end)
+    check_range(start, end)
     if (end - start).days + 1 > MAX_ANALYTICS_DAYS:
         raise InvalidRequestError(f"A window covers at most {MAX_ANALYTICS_DAYS} days.")
     stats = store.daily_stats(assistant_version, start, end)

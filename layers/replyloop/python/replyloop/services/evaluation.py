@@ -6,14 +6,14 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from replyloop.adapters.llm import Llm, LlmSettings
-from replyloop.adapters.registry import Registry
 from replyloop.domain.errors import NotFoundError
 from replyloop.domain.learning import judge_messages
 from replyloop.domain.prompts import PromptVersion, build_draft_messages
 from replyloop.domain.stress import CaseResult
 from replyloop.domain.versions import AssistantVersion
 from replyloop.models.llm import JudgeScores
+from replyloop.ports import Llm, Registry
+from replyloop.settings import LlmSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
-from replyloop.adapters.keys import format_timestamp
+from replyloop.domain.clock import format_timestamp
 from replyloop.domain.prompts import PromptVersion
 from replyloop.domain.redaction import redact
 from replyloop.domain.retrain import PromptMaterial
@@ -38,6 +38,7 @@ from replyloop.domain.training import (
     validate_dpo,
     validate_sft,
 )
+from replyloop.ports import FailedSource, Outputs
 
 FILES = {
     ("sft", "train"): "train.jsonl",
@@ -59,20 +60,6 @@ class ExportOptions:
 
     def window(self, today: date) -> tuple[date, date]:
         return today - timedelta(days=self.lookback_days - 1), today
-
-
-class FailedSource(Protocol):
-    def not_useful_by_version(self, start: date, end: date) -> dict[str, int]: ...
-
-    def failed(self, versions: list[str], start: date, end: date) -> Iterator[FailedReply]: ...
-
-
-class Outputs(Protocol):
-    def write(self, name: str, text: str) -> None: ...
-
-    def finish(self) -> dict[str, str]:
-        """Close everything written; returns name -> location."""
-        ...
 
 
 @dataclass(slots=True)
@@ -315,30 +302,6 @@ class DirectoryOutputs:
         for handle in self._files.values():
             handle.close()
         return {name: str(self.directory / name) for name in self._files}
-
-
-class S3Outputs:
-    """Objects under `s3://bucket/prefix/`: each file spools to disk past 1 MiB, then boto3 streams it up."""
-
-    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
-        self.client, self.bucket, self.prefix = client, bucket, prefix.rstrip("/")
-        self._spools: dict[str, IO[bytes]] = {}
-
-    def write(self, name: str, text: str) -> None:
-        spool = self._spools.get(name)
-        if spool is None:
-            spool = self._spools[name] = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115
-        spool.write(text.encode("utf-8"))
-
-    def finish(self) -> dict[str, str]:
-        located = {}
-        for name, spool in self._spools.items():
-            spool.seek(0)
-            key = f"{self.prefix}/{name}"
-            self.client.upload_fileobj(spool, self.bucket, key)
-            spool.close()
-            located[name] = f"s3://{self.bucket}/{key}"
-        return located
 
 
 def iter_pages(fetch: Callable[[str | None], tuple[Iterable[Any], str | None]]) -> Iterator[Any]:

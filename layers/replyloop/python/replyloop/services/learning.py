@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
 
-from replyloop.adapters.llm import Llm, LlmSettings
-from replyloop.adapters.queue import JobQueue
-from replyloop.adapters.store import Store
-from replyloop.domain.entities import Explanation, Improvement, Interaction, InteractionRecord, Score, WhyThisReply
+from replyloop.domain.entities import Explanation, Improvement, InteractionRecord, Score, WhyThisReply
 from replyloop.domain.errors import InvalidRequestError, NotFoundError
 from replyloop.domain.learning import (
     KNOWN_CATEGORIES,
@@ -26,18 +22,9 @@ from replyloop.domain.learning import (
 from replyloop.domain.topics import detect_topic
 from replyloop.models.llm import CorrectedReply, FailureExplanation, JudgeScores
 from replyloop.models.llm import WhyThisReply as WhyOutput
-
-
-class LearningStore(Store, Protocol):
-    def known_categories(self) -> list[str]: ...
-
-    def save_explanation(
-        self, interaction: Interaction, explanation: Explanation, previous: Explanation | None
-    ) -> bool: ...
-
-    def save_why(self, why: WhyThisReply) -> None: ...
-
-    def save_improvement(self, interaction: Interaction, improvement: Improvement) -> bool: ...
+from replyloop.ports import JobQueue, LearningStore, Llm, Store
+from replyloop.services.capture import check_range
+from replyloop.settings import LlmSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,3 +170,11 @@ def request_job(store: Store, queue: JobQueue, interaction_id: str, step: Step) 
     job = Job(interaction_id, step, revision)
     queue.send(job)
     return job
+
+
+def leaderboard(
+    store: LearningStore, category: str | None, start: date | None, end: date | None, limit: int
+) -> list[Improvement]:
+    """Kept improvements, highest estimated score gain first (categories are matched in lower case)."""
+    check_range(start, end)
+    return store.leaderboard(category.lower() if category else None, start, end, limit)

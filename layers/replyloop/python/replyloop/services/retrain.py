@@ -9,54 +9,43 @@ evaluated case are keyed by the run id (or the interaction id within it).
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from replyloop.adapters.executions import StepFunctionsExecutions
-from replyloop.adapters.llm import Llm, LlmSettings
-from replyloop.adapters.registry import Registry
-from replyloop.adapters.retrain_runs import DynamoRetrainRuns
-from replyloop.adapters.stress_log import DynamoStressLog
-from replyloop.adapters.trainers import Trainer, TrainerError, TrainingContext, TrainingState
-from replyloop.domain.entities import Verdict
+from replyloop.domain.entities import InteractionRecord, ReplayRow, Verdict
 from replyloop.domain.errors import NotFoundError, ReplyloopError
 from replyloop.domain.retrain import PromptMaterial, RunStatus, TrainerName, decide
+from replyloop.domain.runs import (
+    NewStressRun,
+    RetrainConfig,
+    RetrainRun,
+    RunSummary,
+    TrainerError,
+    TrainingContext,
+    TrainingState,
+)
 from replyloop.domain.stress import summarise
 from replyloop.domain.training import FailedReply
+from replyloop.ports import (
+    Executions,
+    Llm,
+    Outputs,
+    OutputsFor,
+    Registry,
+    ReplayQuery,
+    RetrainRuns,
+    Store,
+    StressLog,
+    Trainer,
+    Trainers,
+)
 from replyloop.services.assistant import NewVersion, activate_version, active_assistant, register_version
 from replyloop.services.evaluation import run_case
-
-if TYPE_CHECKING:
-    from replyloop.services.export import Outputs
-
-
-class RetrainSettings(BaseModel):
-    """Defaults from the environment (template parameters); a run's input may override some."""
-
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
-
-    trainer: TrainerName = Field(default=TrainerName.PROMPT, alias="RETRAIN_TRAINER")
-    fine_tune_method: Literal["sft", "dpo"] = Field(default="sft", alias="RETRAIN_FINE_TUNE_METHOD")
-    base_model: str | None = Field(default=None, alias="RETRAIN_BASE_MODEL")
-    bucket: str | None = Field(default=None, alias="TRAINING_BUCKET")
-    lookback_days: int = Field(default=30, ge=1, le=366, alias="RETRAIN_LOOKBACK_DAYS")
-    min_not_useful: int = Field(default=5, ge=0, alias="RETRAIN_MIN_NOT_USEFUL")
-    validation_share: float = Field(default=0.2, ge=0, lt=1, alias="RETRAIN_VALIDATION_SHARE")
-    eval_cases: int = Field(default=20, ge=1, le=200, alias="RETRAIN_EVAL_CASES")
-    margin: float = Field(default=0.5, ge=0, alias="RETRAIN_PROMOTION_MARGIN")
-    max_loss_share: float = Field(default=0.3, ge=0, le=1, alias="RETRAIN_MAX_LOSS_SHARE")
-    poll_seconds: int = Field(default=300, ge=1, le=3600, alias="RETRAIN_POLL_SECONDS")
-    max_polls: int = Field(default=288, ge=1, alias="RETRAIN_MAX_POLLS")  # a day at the default interval
-
-
-@lru_cache(maxsize=1)
-def get_retrain_settings() -> RetrainSettings:
-    return RetrainSettings.model_validate({k: v for k, v in os.environ.items() if v != ""})
+from replyloop.settings import LlmSettings, RetrainSettings
 
 
 class RunOptions(BaseModel):
@@ -73,18 +62,23 @@ class RunOptions(BaseModel):
     poll_seconds: int | None = Field(default=None, alias="pollSeconds", ge=1, le=3600)
     max_polls: int | None = Field(default=None, alias="maxPolls", ge=1)
 
-    def resolve(self, settings: RetrainSettings) -> dict[str, Any]:
-        chosen = {name: value for name, value in self.model_dump().items() if value is not None}
-        return {
-            "trainer": str(chosen.get("trainer", settings.trainer)),
-            "fineTuneMethod": chosen.get("fine_tune_method", settings.fine_tune_method),
-            "lookbackDays": chosen.get("lookback_days", settings.lookback_days),
-            "minNotUseful": chosen.get("min_not_useful", settings.min_not_useful),
-            "margin": chosen.get("margin", settings.margin),
-            "evalCases": chosen.get("eval_cases", settings.eval_cases),
-            "pollSeconds": chosen.get("poll_seconds", settings.poll_seconds),
-            "maxPolls": chosen.get("max_polls", settings.max_polls),
-        }
+    def resolve(self, settings: RetrainSettings) -> RetrainConfig:
+        """Every option, from the run's input or else the settings; read by every later step."""
+
+        def pick(name: str) -> Any:
+            chosen = getattr(self, name)
+            return getattr(settings, name) if chosen is None else chosen
+
+        return RetrainConfig(
+            trainer=TrainerName(pick("trainer")),
+            fine_tune_method=pick("fine_tune_method"),
+            lookback_days=pick("lookback_days"),
+            min_not_useful=pick("min_not_useful"),
+            margin=pick("margin"),
+            eval_cases=pick("eval_cases"),
+            poll_seconds=pick("poll_seconds"),
+            max_polls=pick("max_polls"),
+        )
 
 
 class TrainingTimeoutError(ReplyloopError):
@@ -97,15 +91,15 @@ class TrainingFailedError(ReplyloopError):
 
 @dataclass(frozen=True, slots=True)
 class Deps:
-    runs: DynamoRetrainRuns
+    runs: RetrainRuns
     registry: Registry
-    store: Any  # adapters.dynamodb.DynamoStore
-    stress_log: DynamoStressLog
+    store: Store
+    stress_log: StressLog
     llm: Llm
     llm_settings: LlmSettings
     settings: RetrainSettings
-    trainer_for: Any  # (TrainerName, fine-tune method) -> Trainer
-    outputs_for: Any  # (run_id) -> Outputs
+    trainer_for: Trainers
+    outputs_for: OutputsFor
     now: datetime
 
 
@@ -120,16 +114,23 @@ def begin(
     deps: Deps, run_id: str, trigger: str, options: RunOptions, requested_by: str | None = None
 ) -> dict[str, Any]:
     config = options.resolve(deps.settings)
-    deps.runs.create(run_id, trigger=trigger, trainer=config["trainer"], requested_by=requested_by, now=deps.now)
-    deps.runs.save_data(run_id, "config", config)
-    deps.runs.record_step(run_id, "begin", "started", {"config": config}, deps.now)
+    deps.runs.create(run_id, trigger=trigger, trainer=config.trainer.value, requested_by=requested_by, now=deps.now)
+    deps.runs.save_config(run_id, config)
+    deps.runs.record_step(run_id, "begin", "started", {"config": config.to_json()}, deps.now)
+    return config.to_json()
+
+
+def _config(deps: Deps, run_id: str) -> RetrainConfig:
+    config = deps.runs.config(run_id)
+    if config is None:
+        raise NotFoundError(f"Retrain run {run_id!r} has not begun.")
     return config
 
 
 class StoreSource:
     """Failed interactions from the data table: per-day counters pick the versions, an index pages the rows."""
 
-    def __init__(self, store: Any, registry: Registry) -> None:
+    def __init__(self, store: Store, registry: Registry) -> None:
         self.store, self.registry = store, registry
 
     def not_useful_by_version(self, start: date, end: date) -> dict[str, int]:
@@ -138,13 +139,12 @@ class StoreSource:
             for version in self.registry.list_versions()
         }
 
-    def failed(self, versions: list[str], start: date, end: date) -> Any:
-        from replyloop.adapters.store import ReplayQuery
+    def failed(self, versions: list[str], start: date, end: date) -> Iterator[FailedReply]:
         from replyloop.services.export import iter_pages
 
         for tag in versions:
 
-            def page(cursor: str | None, tag: str = tag) -> tuple[list[Any], str | None]:
+            def page(cursor: str | None, tag: str = tag) -> tuple[list[ReplayRow], str | None]:
                 found = self.store.list_replay(
                     ReplayQuery(
                         verdict=Verdict.NOT_USEFUL,
@@ -163,7 +163,7 @@ class StoreSource:
                     yield failed_reply(record)
 
 
-def failed_reply(record: Any) -> FailedReply:
+def failed_reply(record: InteractionRecord) -> FailedReply:
     improvement, explanation = record.improvement, record.explanation
     kept = improvement if improvement is not None and not improvement.rejected_reason else None
     return FailedReply(
@@ -183,13 +183,13 @@ def export(deps: Deps, run_id: str) -> dict[str, Any]:
     # runs, does not pay for the exporter's PII detectors at cold start.
     from replyloop.services.export import ExportOptions, export_training_data
 
-    config = deps.runs.data(run_id, "config") or {}
+    config = _config(deps, run_id)
     _, prompt = active_assistant(deps.registry, deps.llm_settings, deps.now)
     options = ExportOptions(
-        lookback_days=int(config.get("lookbackDays", deps.settings.lookback_days)),
-        min_not_useful=int(config.get("minNotUseful", deps.settings.min_not_useful)),
+        lookback_days=config.lookback_days,
+        min_not_useful=config.min_not_useful,
         validation_share=deps.settings.validation_share,
-        eval_cases=int(config.get("evalCases", deps.settings.eval_cases)),
+        eval_cases=config.eval_cases,
     )
     outputs: Outputs = deps.outputs_for(run_id)
     result = export_training_data(
@@ -230,10 +230,8 @@ def _context(deps: Deps, run_id: str) -> TrainingContext:
 
 
 def _trainer(deps: Deps, run_id: str) -> Trainer:
-    config = deps.runs.data(run_id, "config") or {}
-    name = TrainerName(config.get("trainer", deps.settings.trainer))
-    trainer: Trainer = deps.trainer_for(name, config.get("fineTuneMethod", deps.settings.fine_tune_method))
-    return trainer
+    config = _config(deps, run_id)
+    return deps.trainer_for(config.trainer, config.fine_tune_method)
 
 
 def train(deps: Deps, run_id: str) -> dict[str, Any]:
@@ -265,7 +263,7 @@ def register(deps: Deps, run_id: str) -> dict[str, Any]:
     if stored is None or stored["status"] != "succeeded":
         raise TrainerError(f"Run {run_id!r} has no finished training to register.")
     state = TrainingState.from_json(stored)
-    config = deps.runs.data(run_id, "config") or {}
+    config = _config(deps, run_id)
     tag = candidate_tag(run_id)
     version = deps.registry.get_version(tag)
     if version is None:
@@ -274,15 +272,15 @@ def register(deps: Deps, run_id: str) -> dict[str, Any]:
             deps.llm_settings,
             NewVersion(
                 version_tag=tag,
-                description=f"Candidate from retrain run {run_id} ({config.get('trainer')} trainer).",
+                description=f"Candidate from retrain run {run_id} ({config.trainer.value} trainer).",
                 model=state.model,
                 prompt_version=state.prompt_version,
                 fine_tune_id=state.fine_tune_id,
-                trainer=str(config.get("trainer", deps.settings.trainer)),
+                trainer=config.trainer.value,
             ),
             now=deps.now,
         )
-    deps.runs.set_fields(run_id, candidateVersion=tag)
+    deps.runs.set_candidate(run_id, tag)
     details = {"candidate": tag, "model": version.model, "promptVersion": version.prompt_version}
     deps.runs.record_step(run_id, "register", "done", details, deps.now)
     return {"candidate": tag}
@@ -297,7 +295,7 @@ def prepare_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
     try:
         deps.stress_log.get_run(run_id)
     except NotFoundError:
-        deps.stress_log.create_run(run_id, active.version_tag, tag, "retrain", len(ids), deps.now)
+        deps.stress_log.create_run(NewStressRun(run_id, active.version_tag, tag, "retrain", len(ids)), deps.now)
     deps.runs.record_step(
         run_id, "evaluate", "started", {"baseline": active.version_tag, "candidate": tag, "cases": len(ids)}, deps.now
     )
@@ -314,8 +312,8 @@ def evaluate_case(deps: Deps, run_id: str, interaction_id: str) -> dict[str, Any
         deps.registry,
         deps.llm,
         deps.llm_settings,
-        baseline=str(run["baseline"]),
-        candidate=str(run["candidate"]),
+        baseline=run.baseline,
+        candidate=run.candidate,
         message=record.interaction.message,
         reference=reference,
         interaction_id=interaction_id,
@@ -326,13 +324,13 @@ def evaluate_case(deps: Deps, run_id: str, interaction_id: str) -> dict[str, Any
 
 def finish_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
     """Summarise the cases and promote the candidate only if it wins by the margin."""
-    config = deps.runs.data(run_id, "config") or {}
+    config = _config(deps, run_id)
     cases = deps.stress_log.cases(run_id)
     summary = summarise(cases)
-    deps.stress_log.complete_run(run_id, summary, 0.0, deps.now)
+    deps.stress_log.complete_run(run_id, RunSummary.of(summary, 0.0), deps.now)
     decision = decide(
         summary,
-        margin=float(config.get("margin", deps.settings.margin)),
+        margin=config.margin,
         max_loss_share=deps.settings.max_loss_share,
     )
     figures = {
@@ -375,8 +373,8 @@ def fail(deps: Deps, run_id: str, error: dict[str, Any] | None) -> dict[str, Any
 
 
 def start_run(
-    runs: DynamoRetrainRuns,
-    executions: StepFunctionsExecutions,
+    runs: RetrainRuns,
+    executions: Executions,
     settings: RetrainSettings,
     options: RunOptions,
     *,
@@ -386,7 +384,7 @@ def start_run(
 ) -> str:
     """Record the run, then start its execution (named by the run id); a failed start fails the run."""
     config = options.resolve(settings)
-    runs.create(run_id, trigger="api", trainer=config["trainer"], requested_by=requested_by, now=now)
+    runs.create(run_id, trigger="api", trainer=config.trainer.value, requested_by=requested_by, now=now)
     payload = {
         "trigger": "api",
         "requestedBy": requested_by,
@@ -397,17 +395,22 @@ def start_run(
     except ReplyloopError as error:
         runs.finish(run_id, RunStatus.FAILED, str(error), now)
         raise
-    runs.set_fields(run_id, executionArn=arn)
+    runs.set_execution(run_id, arn)
     return arn
 
 
-def read_run(runs: DynamoRetrainRuns, executions: StepFunctionsExecutions | None, run_id: str, now: datetime) -> Any:
+def read_run(runs: RetrainRuns, executions: Executions | None, run_id: str, now: datetime) -> RetrainRun:
     """The run; one still `running` whose execution ended without a verdict (timeout, abort) is failed now."""
     run = runs.get(run_id)
-    if run["status"] != RunStatus.RUNNING.value or not run.get("executionArn") or executions is None:
+    if run.status is not RunStatus.RUNNING or not run.execution_arn or executions is None:
         return run
-    state = executions.state(run["executionArn"])
+    state = executions.state(run.execution_arn)
     if state.status in ("RUNNING", "SUCCEEDED"):
         return run
     runs.finish(run_id, RunStatus.FAILED, f"The execution ended as {state.status}: {state.cause}".strip(), now)
     return runs.get(run_id)
+
+
+def list_runs(runs: RetrainRuns, limit: int) -> list[RetrainRun]:
+    """Retrain runs, newest first."""
+    return runs.list(limit)

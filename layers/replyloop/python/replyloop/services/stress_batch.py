@@ -14,26 +14,23 @@ output file when the judgements are back rather than stored in between.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
-from replyloop.adapters.keys import format_timestamp, parse_timestamp
-from replyloop.adapters.llm import LlmSettings, chat_body, structured_body
-from replyloop.adapters.registry import Registry
-from replyloop.adapters.stress_log import DynamoStressLog, stored_summary
+from replyloop.domain.clock import format_timestamp, parse_timestamp
 from replyloop.domain.errors import ConflictError, InvalidRequestError
 from replyloop.domain.learning import judge_messages
-from replyloop.domain.prompts import build_draft_messages
+from replyloop.domain.prompts import build_draft_messages, chat_body
+from replyloop.domain.runs import BatchProgress, CaseError, RunSummary, StageChange, StressRun
 from replyloop.domain.stress import CaseResult, summarise
 from replyloop.domain.stress_batch import (
     BATCH_PRICE_FACTOR,
     MAX_QUERIES,
     ROLES,
-    BatchProgress,
     BatchQuery,
     BatchState,
     LineResult,
@@ -46,38 +43,29 @@ from replyloop.domain.stress_batch import (
     request_line,
 )
 from replyloop.models.llm import JudgeScores
+from replyloop.ports import BatchApi, Registry, StressLog
 from replyloop.services.evaluation import resolve_version
+from replyloop.settings import LlmSettings
 
 KEPT_ERRORS = 50  # failed cases listed on the run (all are counted)
 FIND_SLACK_SECONDS = 300  # clock skew between us and the Batch API when looking for this run's batches
 
 
-class BatchApi(Protocol):
-    def find(self, metadata: Mapping[str, str], since: int) -> BatchState | None: ...
-
-    def submit(self, name: str, lines: Iterator[str], metadata: Mapping[str, str]) -> BatchState: ...
-
-    def retrieve(self, batch_id: str) -> BatchState: ...
-
-    def cancel(self, batch_id: str) -> None: ...
-
-    def lines(self, file_id: str) -> Iterator[str]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class BatchDeps:
-    log: DynamoStressLog
+    log: StressLog
     registry: Registry
     settings: LlmSettings
     batches: BatchApi
     now: datetime
 
 
-def add_queries(log: DynamoStressLog, run_id: str, queries: Sequence[BatchQuery]) -> None:
+def add_queries(log: StressLog, run_id: str, queries: Sequence[BatchQuery]) -> None:
     run = log.get_run(run_id)
     _require_batch(run)
-    if run["stage"] != Stage.COLLECTING:
-        raise ConflictError(f"Stress test {run_id!r} was already submitted ({run['stage']}); start a new run.")
+    if run.stage is not Stage.COLLECTING:
+        stage = run.stage.value if run.stage else None
+        raise ConflictError(f"Stress test {run_id!r} was already submitted ({stage}); start a new run.")
     log.add_queries(run_id, list(queries))
 
 
@@ -85,7 +73,7 @@ def poll(deps: BatchDeps, run_id: str) -> BatchProgress:
     """Move the run on as far as the Batch API allows, once; safe to call again at any time."""
     run = deps.log.get_run(run_id)
     _require_batch(run)
-    stage = Stage(run["stage"])
+    stage = run.stage
     if stage is Stage.COLLECTING:
         return _submit_drafts(deps, run)
     if stage is Stage.DRAFTING:
@@ -97,17 +85,17 @@ def poll(deps: BatchDeps, run_id: str) -> BatchProgress:
     return BatchProgress(run)
 
 
-def _require_batch(run: dict[str, Any]) -> None:
-    if run.get("mode") != "batch":
-        raise ConflictError(f"Stress test {run['runId']!r} is a live run: send its queries to /cases.")
+def _require_batch(run: StressRun) -> None:
+    if not run.is_batch:
+        raise ConflictError(f"Stress test {run.run_id!r} is a live run: send its queries to /cases.")
 
 
 # -- request lines ------------------------------------------------------------------------------------
 
 
-def draft_lines(deps: BatchDeps, run: dict[str, Any], queries: Sequence[BatchQuery]) -> Iterator[str]:
+def draft_lines(deps: BatchDeps, run: StressRun, queries: Sequence[BatchQuery]) -> Iterator[str]:
     """Both versions' draft requests per query, built exactly as the live path drafts."""
-    setups = {role: resolve_version(deps.registry, run[role]) for role in ROLES}
+    setups = {role: resolve_version(deps.registry, getattr(run, role)) for role in ROLES}
     for query in queries:
         for role in ROLES:
             version, prompt = setups[role]
@@ -121,8 +109,14 @@ def draft_lines(deps: BatchDeps, run: dict[str, Any], queries: Sequence[BatchQue
             yield request_line(custom_id("draft", role, query.case_id), body)
 
 
+StructuredBody = Callable[..., dict[str, Any]]  # BatchApi.structured_body
+
+
 def judge_lines(
-    settings: LlmSettings, queries: Sequence[BatchQuery], drafts: Mapping[str, Mapping[Role, Reply]]
+    settings: LlmSettings,
+    queries: Sequence[BatchQuery],
+    drafts: Mapping[str, Mapping[Role, Reply]],
+    structured_body: StructuredBody,
 ) -> Iterator[str]:
     """One judgement per drafted reply, on the live path's rubric and structured output."""
     for query in queries:
@@ -140,7 +134,7 @@ def judge_lines(
 
 def build_cases(
     settings: LlmSettings,
-    run: dict[str, Any],
+    run: StressRun,
     queries: Sequence[BatchQuery],
     drafts: Mapping[str, Mapping[Role, Reply]],
     judgements: Mapping[str, Mapping[Role, Reply]],
@@ -170,8 +164,8 @@ def build_cases(
                 candidate_reply=drafts[query.case_id]["candidate"].text,
                 baseline_score=scores["baseline"].overall,
                 candidate_score=scores["candidate"].overall,
-                comments=f"{run['baseline']}: {scores['baseline'].comments} | "
-                f"{run['candidate']}: {scores['candidate'].comments}",
+                comments=f"{run.baseline}: {scores['baseline'].comments} | "
+                f"{run.candidate}: {scores['candidate'].comments}",
                 tokens=sum(r.prompt_tokens + r.completion_tokens for r in replies),
                 cost_usd=BATCH_PRICE_FACTOR
                 * sum(settings.cost_usd(r.model, r.prompt_tokens, r.completion_tokens) for r in replies),
@@ -183,35 +177,32 @@ def build_cases(
 # -- steps --------------------------------------------------------------------------------------------
 
 
-def _ensure_batch(deps: BatchDeps, run: dict[str, Any], stage: Stage, lines: Iterator[str]) -> BatchState:
+def _ensure_batch(deps: BatchDeps, run: StressRun, stage: Stage, lines: Iterator[str]) -> BatchState:
     """The batch this run made for `stage`, or a new one (a retried poll must not make a second)."""
-    metadata = {"replyloop_stress_test": str(run["runId"]), "replyloop_stage": stage.value}
-    since = int(parse_timestamp(str(run["createdAt"])).timestamp()) - FIND_SLACK_SECONDS
+    metadata = {"replyloop_stress_test": run.run_id, "replyloop_stage": stage.value}
+    since = int(parse_timestamp(run.created_at).timestamp()) - FIND_SLACK_SECONDS
     found = deps.batches.find(metadata, since)
     if found is not None:
         return found
-    return deps.batches.submit(f"stress-{run['runId']}-{stage.value}.jsonl", lines, metadata)
+    return deps.batches.submit(f"stress-{run.run_id}-{stage.value}.jsonl", lines, metadata)
 
 
 def _moved(
-    deps: BatchDeps, run: dict[str, Any], expected: Stage, stage: Stage, state: BatchState, **fields: Any
+    deps: BatchDeps, run: StressRun, expected: Stage, stage: Stage, state: BatchState, change: StageChange
 ) -> BatchProgress:
-    run_id = str(run["runId"])
-    if deps.log.advance_stage(run_id, expected, stage, **fields):
-        return BatchProgress(deps.log.get_run(run_id), state)
+    if deps.log.advance_stage(run.run_id, expected, stage, change):
+        return BatchProgress(deps.log.get_run(run.run_id), state)
     # Another poll moved the run first; if it made its own batch, ours is surplus.
-    current = deps.log.get_run(run_id)
-    if state.batch_id not in (current.get("draftsBatchId"), current.get("judgeBatchId")) and state.running:
+    current = deps.log.get_run(run.run_id)
+    if state.batch_id not in (current.drafts_batch_id, current.judge_batch_id) and state.running:
         deps.batches.cancel(state.batch_id)
     return BatchProgress(current)
 
 
-def _fail(deps: BatchDeps, run: dict[str, Any], expected: Stage, reason: str, state: BatchState) -> BatchProgress:
-    run_id = str(run["runId"])
-    deps.log.advance_stage(
-        run_id, expected, Stage.FAILED, status="failed", reason=reason, finishedAt=format_timestamp(deps.now)
-    )
-    return BatchProgress(deps.log.get_run(run_id), state)
+def _fail(deps: BatchDeps, run: StressRun, expected: Stage, reason: str, state: BatchState) -> BatchProgress:
+    change = StageChange(status="failed", reason=reason, finished_at=format_timestamp(deps.now))
+    deps.log.advance_stage(run.run_id, expected, Stage.FAILED, change)
+    return BatchProgress(deps.log.get_run(run.run_id), state)
 
 
 def _results(deps: BatchDeps, state: BatchState) -> dict[str, LineResult]:
@@ -227,43 +218,43 @@ def _missing(state: BatchState) -> str:
     return "the batch returned no result for this request"
 
 
-def _submit_drafts(deps: BatchDeps, run: dict[str, Any]) -> BatchProgress:
-    queries = deps.log.queries(str(run["runId"]))
+def _submit_drafts(deps: BatchDeps, run: StressRun) -> BatchProgress:
+    queries = deps.log.queries(run.run_id)
     if not queries:
         raise InvalidRequestError("The run has no queries yet: add them with POST /api/stress-tests/{runId}/queries.")
     if len(queries) > MAX_QUERIES:
         raise InvalidRequestError(f"A batch run takes at most {MAX_QUERIES} queries; it has {len(queries)}.")
     state = _ensure_batch(deps, run, Stage.DRAFTING, draft_lines(deps, run, queries))
-    return _moved(
-        deps, run, Stage.COLLECTING, Stage.DRAFTING, state, draftsBatchId=state.batch_id, queries=len(queries)
-    )
+    change = StageChange(drafts_batch_id=state.batch_id, queries=len(queries))
+    return _moved(deps, run, Stage.COLLECTING, Stage.DRAFTING, state, change)
 
 
-def _after_drafts(deps: BatchDeps, run: dict[str, Any]) -> BatchProgress:
-    state = deps.batches.retrieve(str(run["draftsBatchId"]))
+def _after_drafts(deps: BatchDeps, run: StressRun) -> BatchProgress:
+    state = deps.batches.retrieve(str(run.drafts_batch_id))
     if state.running:
         return BatchProgress(run, state)
     problem = state.problem()
     if problem:
         return _fail(deps, run, Stage.DRAFTING, f"Drafting: {problem}", state)
-    queries = deps.log.queries(str(run["runId"]))
+    queries = deps.log.queries(run.run_id)
     drafts, errors = collect("draft", [q.case_id for q in queries], _results(deps, state), _missing(state))
     if not drafts:
         first = next(iter(errors.values()), "no results")
         return _fail(deps, run, Stage.DRAFTING, f"No query got both drafts ({first}).", state)
-    judging = _ensure_batch(deps, run, Stage.JUDGING, judge_lines(deps.settings, queries, drafts))
-    return _moved(deps, run, Stage.DRAFTING, Stage.JUDGING, judging, judgeBatchId=judging.batch_id)
+    lines = judge_lines(deps.settings, queries, drafts, deps.batches.structured_body)
+    judging = _ensure_batch(deps, run, Stage.JUDGING, lines)
+    return _moved(deps, run, Stage.DRAFTING, Stage.JUDGING, judging, StageChange(judge_batch_id=judging.batch_id))
 
 
-def _after_judging(deps: BatchDeps, run: dict[str, Any]) -> BatchProgress:
-    state = deps.batches.retrieve(str(run["judgeBatchId"]))
+def _after_judging(deps: BatchDeps, run: StressRun) -> BatchProgress:
+    state = deps.batches.retrieve(str(run.judge_batch_id))
     if state.running:
         return BatchProgress(run, state)
     problem = state.problem()
     if problem:
         return _fail(deps, run, Stage.JUDGING, f"Judging: {problem}", state)
-    queries = deps.log.queries(str(run["runId"]))
-    drafted = deps.batches.retrieve(str(run["draftsBatchId"]))
+    queries = deps.log.queries(run.run_id)
+    drafted = deps.batches.retrieve(str(run.drafts_batch_id))
     drafts, draft_errors = collect("draft", [q.case_id for q in queries], _results(deps, drafted), _missing(drafted))
     judgements, judge_errors = collect("judge", list(drafts), _results(deps, state), _missing(state))
     cases, score_errors = build_cases(deps.settings, run, queries, drafts, judgements)
@@ -271,17 +262,15 @@ def _after_judging(deps: BatchDeps, run: dict[str, Any]) -> BatchProgress:
     if not cases:
         first = next(iter(errors.values()), "no results")
         return _fail(deps, run, Stage.JUDGING, f"No query was judged ({first}).", state)
-    deps.log.save_cases(str(run["runId"]), cases)
+    deps.log.save_cases(run.run_id, cases)
     summary = summarise(cases)
-    duration = max(0.0, (deps.now - parse_timestamp(str(run["createdAt"]))).total_seconds())
-    deps.log.advance_stage(
-        str(run["runId"]),
-        Stage.JUDGING,
-        Stage.FINISHED,
+    duration = max(0.0, (deps.now - parse_timestamp(run.created_at)).total_seconds())
+    change = StageChange(
         status="finished",
-        finishedAt=format_timestamp(deps.now),
-        summary=stored_summary(summary, round(duration, 3)),
-        failedCases=len(errors),
-        batchErrors=[{"caseId": case, "message": text[:300]} for case, text in sorted(errors.items())[:KEPT_ERRORS]],
+        finished_at=format_timestamp(deps.now),
+        summary=RunSummary.of(summary, round(duration, 3)),
+        failed_cases=len(errors),
+        batch_errors=tuple(CaseError(case, text[:300]) for case, text in sorted(errors.items())[:KEPT_ERRORS]),
     )
-    return BatchProgress(deps.log.get_run(str(run["runId"])), state, summary)
+    deps.log.advance_stage(run.run_id, Stage.JUDGING, Stage.FINISHED, change)
+    return BatchProgress(deps.log.get_run(run.run_id), state, summary)

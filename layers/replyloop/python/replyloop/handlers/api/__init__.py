@@ -17,17 +17,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from replyloop import __version__
-from replyloop.adapters.llm import LlmUnavailableError
 from replyloop.domain.errors import (
     ConflictError,
     ForbiddenError,
     InvalidRequestError,
+    LlmUnavailableError,
     NotFoundError,
     StorageError,
 )
 from replyloop.handlers.api import assistant, feedback, interactions, learning, retrain, stress, versions
 from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
-from replyloop.settings import get_settings
+from replyloop.settings import ApiSettings, load
 
 app = APIGatewayHttpResolver(enable_validation=True)
 app.include_router(interactions.router, prefix="/api")
@@ -132,7 +132,7 @@ def _refuse_before_parsing(event: dict[str, Any]) -> Response | None:
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
             f"The body is sent as {content_type!r}; send JSON with 'Content-Type: application/json'.",
         )
-    limit = get_settings().max_body_bytes
+    limit = load(ApiSettings).max_body_bytes
     if event.get("isBase64Encoded"):
         try:
             raw = base64.b64decode(body, validate=True)
@@ -152,6 +152,7 @@ def _refuse_before_parsing(event: dict[str, Any]) -> Response | None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     discard_unpublished_metrics()
+    load(ApiSettings)  # the cold start fails here, naming any missing setting
     refused = _refuse_before_parsing(event)
     if refused is not None:
         return _as_proxy_response(refused)

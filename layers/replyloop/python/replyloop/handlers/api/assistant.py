@@ -9,14 +9,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from replyloop.adapters.dynamodb import get_store
-from replyloop.adapters.llm import get_llm, get_llm_settings
-from replyloop.adapters.registry import get_registry
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import current_principal, require_agent
 from replyloop.handlers.observability import metrics
 from replyloop.models.assistant import DraftReplyRequest, DraftReplyResponse, ReviewItem, ReviewQueuePage
 from replyloop.services import assistant
+from replyloop.wiring import get_llm, get_llm_settings, get_registry, get_store
 
 router = APIGatewayHttpRouter()
 
@@ -71,5 +69,5 @@ def review_queue(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> ReviewQueuePage:
-    items, next_cursor = get_store().review_queue(limit, cursor)
-    return ReviewQueuePage(items=[ReviewItem.of(i) for i in items], next_cursor=next_cursor)
+    page = assistant.review_queue(get_store(), limit, cursor)
+    return ReviewQueuePage(items=[ReviewItem.of(i) for i in page.items], next_cursor=page.next_cursor)

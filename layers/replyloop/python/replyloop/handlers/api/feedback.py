@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from replyloop.adapters.dynamodb import get_store
-from replyloop.adapters.store import ReplayQuery
 from replyloop.domain.entities import Verdict
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import require_agent
 from replyloop.models.api import AnalyticsResponse, ReplayItem, ReplayPage, VersionTag
+from replyloop.ports import ReplayQuery
 from replyloop.services import capture
+from replyloop.wiring import get_store
 
 router = APIGatewayHttpRouter()
 

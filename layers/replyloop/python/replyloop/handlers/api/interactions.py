@@ -9,8 +9,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
-from replyloop.adapters.dynamodb import get_store
-from replyloop.adapters.queue import get_job_queue
 from replyloop.domain.auth import Role
 from replyloop.domain.errors import ForbiddenError
 from replyloop.handlers.api.responses import api_responses
@@ -28,6 +26,7 @@ from replyloop.models.api import (
     RecordInteractionResponse,
 )
 from replyloop.services import capture
+from replyloop.wiring import get_job_queue, get_store
 
 router = APIGatewayHttpRouter()
 

@@ -8,14 +8,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from replyloop.adapters.dynamodb import get_store
-from replyloop.adapters.queue import get_job_queue
-from replyloop.domain.errors import InvalidRequestError
 from replyloop.domain.learning import Step
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import require_agent
 from replyloop.models.api import INTERACTION_ID_PATTERN, JobAccepted, Label, Leaderboard, LeaderboardItem
 from replyloop.services import learning
+from replyloop.wiring import get_job_queue, get_learning_store, get_store
 
 router = APIGatewayHttpRouter()
 
@@ -65,9 +63,7 @@ def leaderboard(
     end: Annotated[date | None, Query(alias="to", description="Last day (UTC), YYYY-MM-DD.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Leaderboard:
-    if start and end and start > end:
-        raise InvalidRequestError(f"'from' ({start}) is after 'to' ({end}).")
-    rows = get_store().leaderboard(category.lower() if category else None, start, end, limit)
+    rows = learning.leaderboard(get_learning_store(), category, start, end, limit)
     return Leaderboard(
         items=[
             LeaderboardItem(

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from replyloop.adapters.executions import get_executions
-from replyloop.adapters.retrain_runs import get_retrain_runs
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import current_principal, require_admin
 from replyloop.models.retrain import NewRetrainRun, RetrainRunCreated, RetrainRunList, RetrainRunView
 from replyloop.services import retrain
+from replyloop.wiring import get_executions, get_retrain_runs, get_retrain_settings, utc_now
 
 router = APIGatewayHttpRouter()
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,80}$", description="The retrain run's id.")]
-
-
-def _view(run: dict[str, Any]) -> RetrainRunView:
-    started = "evaluate" in run["steps"]
-    return RetrainRunView.model_validate(
-        {**run, "evaluationUrl": f"/api/stress-tests/{run['runId']}" if started else None}
-    )
 
 
 @router.post(
@@ -39,11 +30,11 @@ def start_retrain_run(body: NewRetrainRun | None = None) -> tuple[RetrainRunCrea
     retrain.start_run(
         get_retrain_runs(),
         get_executions(),
-        retrain.get_retrain_settings(),
+        get_retrain_settings(),
         options,
         run_id=run_id,
         requested_by=current_principal(router),
-        now=datetime.now(UTC),
+        now=utc_now(),
     )
     return RetrainRunCreated(run_id=run_id, status_url=f"/api/retrain-runs/{run_id}"), 202
 
@@ -55,7 +46,7 @@ def start_retrain_run(body: NewRetrainRun | None = None) -> tuple[RetrainRunCrea
     responses=api_responses(200, "Retrain runs, newest first"),
 )
 def list_retrain_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> RetrainRunList:
-    return RetrainRunList(items=[_view(run) for run in get_retrain_runs().list(limit)])
+    return RetrainRunList(items=[RetrainRunView.of(run) for run in retrain.list_runs(get_retrain_runs(), limit)])
 
 
 @router.get(
@@ -65,5 +56,4 @@ def list_retrain_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Retrai
     responses=api_responses(200, "The run and each step's outcome", 404),
 )
 def get_retrain_run(run_id: RunId) -> RetrainRunView:
-    run = retrain.read_run(get_retrain_runs(), get_executions(), run_id, datetime.now(UTC))
-    return _view(run)
+    return RetrainRunView.of(retrain.read_run(get_retrain_runs(), get_executions(), run_id, utc_now()))

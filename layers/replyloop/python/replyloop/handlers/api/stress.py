@@ -6,20 +6,11 @@ through the OpenAI Batch API, moved on by `/batch/poll` (see services.stress_bat
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from replyloop.adapters.batches import get_batches
-from replyloop.adapters.llm import get_llm, get_llm_settings
-from replyloop.adapters.registry import get_registry
-from replyloop.adapters.stress_log import get_stress_log
-from replyloop.domain.errors import ConflictError, NotFoundError
-from replyloop.domain.stress import summarise
-from replyloop.domain.stress_batch import BatchQuery
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import require_admin
 from replyloop.models.stress import (
@@ -30,18 +21,35 @@ from replyloop.models.stress import (
     QueriesAdded,
     StressCase,
     StressQueries,
+    StressRunView,
     StressTestCreated,
     StressTestList,
     StressTestView,
     SummaryView,
 )
-from replyloop.services import assistant, evaluation, stress_batch
+from replyloop.services import stress, stress_batch
+from replyloop.wiring import get_batches, get_llm, get_llm_settings, get_registry, get_stress_log, utc_now
 
 router = APIGatewayHttpRouter()
 RunId = Annotated[
     str,
     Path(pattern=r"^[A-Za-z0-9_-]{1,80}$", description="The stress test's id (a retrain run's id for its evaluation)."),
 ]
+
+
+def _deps() -> stress.StressDeps:
+    return stress.StressDeps(
+        log=get_stress_log(), registry=get_registry(), llm=get_llm(), llm_settings=get_llm_settings(), clock=utc_now
+    )
+
+
+def _query(case: StressCase) -> stress.Query:
+    return stress.Query(
+        message=case.message,
+        reference_reply=case.reference_reply,
+        interaction_id=case.interaction_id,
+        case_id=case.case_id,
+    )
 
 
 @router.post(
@@ -51,22 +59,15 @@ RunId = Annotated[
     responses=api_responses(201, "The new stress test", 404, 409, body=True),
 )
 def start_stress_test(body: NewStressTest) -> tuple[StressTestCreated, int]:
-    now = datetime.now(UTC)
-    baseline = body.baseline or assistant.active_assistant(get_registry(), get_llm_settings(), now)[0].version_tag
-    for tag in (baseline, body.candidate):
-        if get_registry().get_version(tag) is None:
-            raise NotFoundError(f"No assistant version {tag!r}.")
-    run_id = uuid.uuid4().hex
-    batch = body.mode == "batch"
-    get_stress_log().create_run(run_id, baseline, body.candidate, body.source, body.planned, now, batch=batch)
-    return StressTestCreated(run_id=run_id, baseline=baseline, candidate=body.candidate, mode=body.mode), 201
-
-
-def _require_live(run: dict[str, object]) -> None:
-    if run.get("mode") == "batch":
-        raise ConflictError(
-            f"Stress test {run['runId']!r} is a batch run: add queries to /queries, then poll /batch/poll."
-        )
+    run = stress.start(
+        _deps(),
+        baseline=body.baseline,
+        candidate=body.candidate,
+        source=body.source,
+        planned=body.planned,
+        mode=body.mode,
+    )
+    return StressTestCreated(run_id=run.run_id, baseline=run.baseline, candidate=run.candidate, mode=run.mode), 201
 
 
 @router.post(
@@ -76,21 +77,7 @@ def _require_live(run: dict[str, object]) -> None:
     responses=api_responses(200, "Both versions' replies and judgements for the query", 404, 409, body=True),
 )
 def run_stress_case(run_id: RunId, body: StressCase) -> CaseView:
-    run = get_stress_log().get_run(run_id)
-    _require_live(run)
-    result = evaluation.run_case(
-        get_registry(),
-        get_llm(),
-        get_llm_settings(),
-        baseline=run["baseline"],
-        candidate=run["candidate"],
-        message=body.message,
-        reference=body.reference_reply,
-        interaction_id=body.interaction_id,
-        case=body.case_id,
-    )
-    get_stress_log().save_case(run_id, result)
-    return CaseView.of(result)
+    return CaseView.of(stress.run_case(_deps(), run_id, _query(body)))
 
 
 @router.post(
@@ -100,11 +87,8 @@ def run_stress_case(run_id: RunId, body: StressCase) -> CaseView:
     responses=api_responses(200, "The run's summary", 404, 409, body=True),
 )
 def finish_stress_test(run_id: RunId, body: FinishStressTest) -> SummaryView:
-    log = get_stress_log()
-    _require_live(log.get_run(run_id))
-    summary = summarise(log.cases(run_id))
-    log.complete_run(run_id, summary, body.duration_seconds, datetime.now(UTC))
-    return SummaryView.of(summary, body.duration_seconds)
+    finished = stress.finish(get_stress_log(), run_id, body.duration_seconds, utc_now)
+    return SummaryView.of(finished.summary, finished.duration_seconds)
 
 
 @router.post(
@@ -114,17 +98,8 @@ def finish_stress_test(run_id: RunId, body: FinishStressTest) -> SummaryView:
     responses=api_responses(200, "How many queries were added", 404, 409, body=True),
 )
 def add_stress_queries(run_id: RunId, body: StressQueries) -> QueriesAdded:
-    queries = [
-        BatchQuery(
-            case_id=evaluation.case_id(query.message, query.interaction_id, query.case_id),
-            message=query.message,
-            reference_reply=query.reference_reply,
-            interaction_id=query.interaction_id,
-        )
-        for query in body.queries
-    ]
-    stress_batch.add_queries(get_stress_log(), run_id, queries)
-    return QueriesAdded(run_id=run_id, added=len(queries))
+    added = stress.add_queries(get_stress_log(), run_id, [_query(case) for case in body.queries])
+    return QueriesAdded(run_id=run_id, added=added)
 
 
 @router.post(
@@ -139,7 +114,7 @@ def poll_stress_batch(run_id: RunId) -> BatchProgressView:
         registry=get_registry(),
         settings=get_llm_settings(),
         batches=get_batches(),
-        now=datetime.now(UTC),
+        now=utc_now(),
     )
     return BatchProgressView.of(stress_batch.poll(deps, run_id))
 
@@ -151,7 +126,7 @@ def poll_stress_batch(run_id: RunId) -> BatchProgressView:
     responses=api_responses(200, "Stress test runs, newest first"),
 )
 def list_stress_tests(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> StressTestList:
-    return StressTestList(items=get_stress_log().list_runs(limit))
+    return StressTestList(items=[StressRunView.of(run) for run in stress.list_runs(get_stress_log(), limit)])
 
 
 @router.get(
@@ -161,12 +136,9 @@ def list_stress_tests(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Stress
     responses=api_responses(200, "The run, its summary and every query's result", 404),
 )
 def get_stress_test(run_id: RunId) -> StressTestView:
-    log = get_stress_log()
-    run = log.get_run(run_id)
-    cases = log.cases(run_id)
-    duration = (run.get("summary") or {}).get("duration_seconds")
+    found = stress.get(get_stress_log(), run_id)
     return StressTestView(
-        run=run,
-        summary=SummaryView.of(summarise(cases), duration) if cases else None,
-        cases=[CaseView.of(case) for case in cases],
+        run=StressRunView.of(found.run),
+        summary=SummaryView.of(found.summary, found.duration_seconds) if found.summary else None,
+        cases=[CaseView.of(case) for case in found.cases],
     )

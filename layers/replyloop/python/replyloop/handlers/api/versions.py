@@ -8,9 +8,6 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from replyloop.adapters.dynamodb import get_store
-from replyloop.adapters.llm import get_llm_settings
-from replyloop.adapters.registry import get_registry
 from replyloop.domain.prompts import Exemplar
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import require_admin
@@ -29,6 +26,7 @@ from replyloop.models.assistant import (
     WordChangeView,
 )
 from replyloop.services import assistant
+from replyloop.wiring import get_llm_settings, get_registry, get_store
 
 router = APIGatewayHttpRouter()
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -29,13 +28,12 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from replyloop.adapters.dynamodb import get_store
-from replyloop.adapters.llm import get_llm, get_llm_settings
-from replyloop.adapters.queue import get_job_queue
+from replyloop.caches import cached
 from replyloop.domain.learning import Job, Step
 from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.services.learning import run_job
-from replyloop.settings import get_settings
+from replyloop.settings import WorkerSettings, load
+from replyloop.wiring import get_job_failures, get_job_queue, get_learning_store, get_llm, get_llm_settings
 
 IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="[interactionId, step, revision]", expires_after_seconds=7 * 86400)
 
@@ -56,7 +54,7 @@ class RecordingBatchProcessor(AsyncBatchProcessor):
         error_type, error, _ = exception
         message_id = record.get("messageId") if isinstance(record, dict) else getattr(record, "message_id", None)
         try:
-            get_store().record_job_failure(str(message_id), f"{error_type.__name__}: {error}", datetime.now(UTC))
+            get_job_failures().record_job_failure(str(message_id), f"{error_type.__name__}: {error}", datetime.now(UTC))
         except Exception:
             logger.exception("Could not record the failure", extra={"messageId": message_id})
         return entry
@@ -69,7 +67,7 @@ processor = RecordingBatchProcessor(event_type=EventType.SQS, raise_on_entire_ba
 def _do_job(job: dict[str, Any]) -> dict[str, str]:
     outcome = run_job(
         Job(job["interactionId"], Step(job["step"]), int(job["revision"])),
-        get_store(),
+        get_learning_store(),
         get_llm(),
         get_llm_settings(),
         get_job_queue(),
@@ -78,10 +76,10 @@ def _do_job(job: dict[str, Any]) -> dict[str, str]:
     return {"result": outcome.result}
 
 
-@lru_cache(maxsize=1)
+@cached
 def _idempotent_job() -> Any:
     """Built on first use, so importing this module creates no AWS client."""
-    table = get_settings().idempotency_table
+    table = load(WorkerSettings).idempotency_table
     if not table:
         return _do_job
     persistence = DynamoDBPersistenceLayer(table_name=table)
@@ -111,6 +109,7 @@ def handle_record(record: SQSRecord) -> dict[str, str]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     discard_unpublished_metrics()
+    load(WorkerSettings)
     IDEMPOTENCY.register_lambda_context(context)
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

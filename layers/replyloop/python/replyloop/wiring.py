@@ -1,0 +1,147 @@
+"""The composition root: which adapter answers for each port, built on first use and kept per process.
+
+Handlers (and the CLI, the local stack, the benchmarks) get their collaborators here and hand them to
+the services; nothing else builds an AWS or OpenAI client. Every factory is `cached`, so
+`caches.clear_all()` forgets all of them at once. Heavy adapters (openai, the trainers) are imported
+inside their factory: the api function's cold start pays only for what a request uses.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from replyloop.adapters.dynamodb import DynamoStore
+from replyloop.adapters.executions import StepFunctionsExecutions
+from replyloop.adapters.learning_store import DynamoJobFailures, DynamoLearningStore
+from replyloop.adapters.queue import SqsJobQueue
+from replyloop.adapters.registry import DynamoRegistry
+from replyloop.adapters.retrain_runs import DynamoRetrainRuns
+from replyloop.adapters.stress_log import DynamoStressLog
+from replyloop.caches import cached
+from replyloop.domain.learning import Step
+from replyloop.domain.retrain import TrainerName
+from replyloop.domain.runs import FineTuneMethod
+from replyloop.ports import BatchApi, Llm, Outputs, Trainer
+from replyloop.settings import (
+    ExecutionSettings,
+    LlmSettings,
+    QueueSettings,
+    RetrainSettings,
+    TableSettings,
+    TrainingBucketSettings,
+    load,
+)
+
+if TYPE_CHECKING:
+    from replyloop.adapters.llm import OpenAILlm
+
+
+def utc_now() -> datetime:
+    """The clock every handler passes to the services (the `Clock` port)."""
+    return datetime.now(UTC)
+
+
+# -- settings ---------------------------------------------------------------------------------------
+
+
+def get_llm_settings() -> LlmSettings:
+    return load(LlmSettings)
+
+
+def get_retrain_settings() -> RetrainSettings:
+    return load(RetrainSettings)
+
+
+# -- DynamoDB ---------------------------------------------------------------------------------------
+
+
+@cached
+def get_store() -> DynamoStore:
+    """The store for this process, built on first use (never at import time)."""
+    return DynamoStore(load(TableSettings).table_name)
+
+
+@cached
+def get_learning_store() -> DynamoLearningStore:
+    return DynamoLearningStore(load(TableSettings).table_name)
+
+
+@cached
+def get_job_failures() -> DynamoJobFailures:
+    return DynamoJobFailures(load(TableSettings).table_name)
+
+
+@cached
+def get_registry() -> DynamoRegistry:
+    return DynamoRegistry(load(TableSettings).table_name)
+
+
+@cached
+def get_stress_log() -> DynamoStressLog:
+    return DynamoStressLog(load(TableSettings).table_name)
+
+
+@cached
+def get_retrain_runs() -> DynamoRetrainRuns:
+    return DynamoRetrainRuns(load(TableSettings).table_name)
+
+
+# -- SQS, Step Functions, S3 ------------------------------------------------------------------------
+
+
+@cached
+def get_job_queue() -> SqsJobQueue:
+    queues = load(QueueSettings)
+    urls = {Step.EXPLAIN: queues.explain_queue_url, Step.WHY: queues.explain_queue_url}
+    return SqsJobQueue({**urls, Step.CORRECT: queues.correct_queue_url})
+
+
+@cached
+def get_executions() -> StepFunctionsExecutions:
+    return StepFunctionsExecutions(load(ExecutionSettings).retrain_state_machine_arn)
+
+
+@cached
+def _s3() -> Any:
+    return boto3.client("s3")
+
+
+def outputs_for(run_id: str) -> Outputs:
+    """Where a retrain run's export writes: `s3://<training bucket>/retrain/<runId>/`."""
+    from replyloop.adapters.training_files import S3Outputs
+
+    return S3Outputs(_s3(), load(TrainingBucketSettings).training_bucket, f"retrain/{run_id}")
+
+
+# -- the model --------------------------------------------------------------------------------------
+
+
+@cached
+def get_openai_llm() -> OpenAILlm:
+    from replyloop.adapters.llm import build_llm
+
+    return build_llm(get_llm_settings())
+
+
+def get_llm() -> Llm:
+    return get_openai_llm()
+
+
+@cached
+def get_batches() -> BatchApi:
+    from replyloop.adapters.batches import OpenAIBatches
+
+    return OpenAIBatches(get_openai_llm().client)
+
+
+def trainer_for(name: TrainerName, method: FineTuneMethod) -> Trainer:
+    """The retrain run's trainer (the `Trainers` port): a compiled prompt, or an OpenAI fine-tuning job."""
+    from replyloop.adapters.trainers import OpenAITrainer, PromptTrainer
+
+    if name is TrainerName.OPENAI:
+        base_model = get_retrain_settings().base_model
+        return OpenAITrainer(get_openai_llm().client, _s3(), method=method, base_model=base_model)
+    return PromptTrainer(get_registry())
