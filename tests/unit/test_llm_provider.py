@@ -7,8 +7,11 @@ import pytest
 from moto import mock_aws
 from pydantic import ValidationError
 
-from replyloop.adapters.llm import LlmConfigurationError, LlmSettings, build_llm, get_llm_settings
+from replyloop.adapters.llm import LlmConfigurationError, build_llm
+from replyloop.caches import clear_all
 from replyloop.local.template import load_template
+from replyloop.settings import LlmSettings
+from replyloop.wiring import get_llm_settings
 from tests.conftest import TEMPLATE
 
 
@@ -69,11 +72,11 @@ def test_a_key_parameter_that_holds_no_key_is_an_error_naming_it():
 
 def test_the_provider_is_read_from_the_environment_and_checked(monkeypatch):
     monkeypatch.setenv("LLM_PROVIDER", "offline")
-    get_llm_settings.cache_clear()
+    clear_all()
     try:
         assert get_llm_settings().provider == "offline"
     finally:
-        get_llm_settings.cache_clear()
+        clear_all()
     with pytest.raises(ValidationError, match="LLM_PROVIDER"):
         LlmSettings(LLM_PROVIDER="gpt-4o")
 

@@ -80,7 +80,7 @@ def test_snapstart_hooks_register_with_the_runtime_library_and_restore_clears_ca
     import types
 
     from replyloop.handlers import snapstart
-    from replyloop.settings import get_settings
+    from replyloop.settings import TableSettings, load
 
     registered: dict[str, list[object]] = {"before": [], "after": []}
     library = types.ModuleType("snapshot_restore_py")
@@ -93,8 +93,9 @@ def test_snapstart_hooks_register_with_the_runtime_library_and_restore_clears_ca
     assert registered == {"before": [snapstart.before_snapshot], "after": [snapstart.after_restore]}
 
     monkeypatch.setenv("TABLE_NAME", "before-snapshot")
-    get_settings.cache_clear()
-    assert get_settings().table_name == "before-snapshot"
-    monkeypatch.setenv("TABLE_NAME", "after-restore")
     snapstart.after_restore()
-    assert get_settings().table_name == "after-restore"
+    assert load(TableSettings).table_name == "before-snapshot"
+    monkeypatch.setenv("TABLE_NAME", "after-restore")
+    assert load(TableSettings).table_name == "before-snapshot"  # read once, then kept
+    snapstart.after_restore()
+    assert load(TableSettings).table_name == "after-restore"
