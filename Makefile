@@ -62,9 +62,10 @@ bench-smoke: $(STAMP) ## Benchmarks at small sizes (seconds): checks they still 
 load: $(STAMP) $(CONSOLE) ## Load test (Locust, headless): 16 agents for 60 s on a fresh local stack; 0 5xx, exact totals
 	$(BIN)/python bench/load.py --users 16 --seconds 60
 
-lint: $(STAMP) ## ruff check + format check
+lint: $(STAMP) ## ruff check + format check + import-linter architecture contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck: $(STAMP) ## mypy over the replyloop package
 	$(BIN)/mypy

@@ -492,6 +492,7 @@ def _export_run(count: int, traced: bool = True) -> tuple[int, float, int]:
     import tempfile
     import tracemalloc
 
+    from replyloop.adapters.redaction import redact
     from replyloop.domain.prompts import DEFAULT_PROMPT_NAME, DEFAULT_PROMPT_TEXT, PromptVersion
     from replyloop.services.export import DirectoryOutputs, ExportOptions, export_training_data
 
@@ -506,6 +507,7 @@ def _export_run(count: int, traced: bool = True) -> tuple[int, float, int]:
             prompt,
             DirectoryOutputs(Path(directory)),
             ExportOptions(),
+            redactor=redact,
             run_id="bench",
             now=now,
         )

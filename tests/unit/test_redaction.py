@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from replyloop.domain.redaction import KINDS, PLACEHOLDERS, Redaction, redact
+from replyloop.adapters.redaction import KINDS, PLACEHOLDERS, Redaction, redact
 from replyloop.local import seed
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from replyloop.adapters.redaction import redact
 from replyloop.domain.prompts import Exemplar, PromptVersion
 from replyloop.domain.retrain import LESSONS_HEADING, PromptMaterial, compile_prompt, decide
 from replyloop.domain.stress import CaseResult, summarise
@@ -146,7 +147,9 @@ def test_the_export_selects_versions_excludes_with_reasons_and_writes_provenance
         FailedReply("same", "question y", "See FAQ.", "See FAQ.", None, None, None, None),
     ]
     source = Rows({"v1": 6, "v2": 5}, rows)
-    result = export_training_data(source, PROMPT, DirectoryOutputs(tmp_path), ExportOptions(), run_id="r", now=NOW)
+    result = export_training_data(
+        source, PROMPT, DirectoryOutputs(tmp_path), ExportOptions(), redactor=redact, run_id="r", now=NOW
+    )
     assert source.asked == [["v1"]]  # more than 5 not-useful verdicts: v1 only
     assert result.excluded == {
         "duplicate": 1,
@@ -169,7 +172,7 @@ def test_enough_means_the_exports_own_minimum(tmp_path, min_examples, enough):
     rows = [FailedReply(f"i{n}", f"question {n}", "See FAQ.", f"Done {n}.", None, "c", None, None) for n in range(7)]
     options = ExportOptions(min_examples=min_examples, validation_share=0.0)
     result = export_training_data(
-        Rows({"v1": 6}, rows), PROMPT, DirectoryOutputs(tmp_path), options, run_id="r", now=NOW
+        Rows({"v1": 6}, rows), PROMPT, DirectoryOutputs(tmp_path), options, redactor=redact, run_id="r", now=NOW
     )
     assert result.counts["train.jsonl"] == 7
     assert result.enough is enough

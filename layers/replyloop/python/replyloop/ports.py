@@ -6,7 +6,7 @@ boto3, botocore or openai. Fakes for tests implement the same protocols.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, TypeVar
@@ -25,6 +25,7 @@ from replyloop.domain.entities import (
 from replyloop.domain.feedback import FeedbackChange
 from replyloop.domain.learning import Job
 from replyloop.domain.prompts import PromptVersion
+from replyloop.domain.redaction import Redaction
 from replyloop.domain.retrain import RunStatus, TrainerName
 from replyloop.domain.runs import (
     FineTuneMethod,
@@ -295,6 +296,12 @@ class FailedSource(Protocol):
     def not_useful_by_version(self, start: date, end: date) -> dict[str, int]: ...
 
     def failed(self, versions: list[str], start: date, end: date) -> Iterator[FailedReply]: ...
+
+
+class Redactor(Protocol):
+    """Personal data out of a text: what each span was, replaced by its kind's placeholder."""
+
+    def __call__(self, text: str, *, known_names: Iterable[str] = ()) -> Redaction: ...
 
 
 class Outputs(Protocol):

@@ -24,7 +24,7 @@ from replyloop.caches import cached
 from replyloop.domain.learning import Step
 from replyloop.domain.retrain import TrainerName
 from replyloop.domain.runs import FineTuneMethod
-from replyloop.ports import BatchApi, Llm, Outputs, Trainer
+from replyloop.ports import BatchApi, Llm, Outputs, Redactor, Trainer
 from replyloop.settings import (
     ExecutionSettings,
     LlmSettings,
@@ -135,6 +135,13 @@ def get_batches() -> BatchApi:
     from replyloop.adapters.batches import OpenAIBatches
 
     return OpenAIBatches(get_openai_llm().client)
+
+
+def get_redactor() -> Redactor:
+    """Personal-data redaction (imported on first use: the api function never needs it)."""
+    from replyloop.adapters.redaction import redact
+
+    return redact
 
 
 def trainer_for(name: TrainerName, method: FineTuneMethod) -> Trainer:

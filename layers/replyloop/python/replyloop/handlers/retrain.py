@@ -20,6 +20,7 @@ from replyloop.settings import RetrainFunctionSettings, load
 from replyloop.wiring import (
     get_llm,
     get_llm_settings,
+    get_redactor,
     get_registry,
     get_retrain_runs,
     get_retrain_settings,
@@ -57,6 +58,7 @@ def deps() -> retrain.Deps:
         settings=get_retrain_settings(),
         trainer_for=trainer_for,
         outputs_for=outputs_for,
+        redactor=get_redactor(),
         now=utc_now(),
     )
 

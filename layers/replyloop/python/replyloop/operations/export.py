@@ -24,6 +24,7 @@ from replyloop.services.export import (
     export_training_data,
     iter_pages,
 )
+from replyloop.wiring import get_redactor
 
 
 class ExportSetupError(Exception):
@@ -115,6 +116,7 @@ def run_export(plan: ExportPlan, out_dir: Path, progress: Callable[[int], None] 
         plan.prompt,
         DirectoryOutputs(out_dir),
         plan.options,
+        redactor=get_redactor(),
         run_id=uuid.uuid4().hex,
         now=plan.now,
         progress=progress,

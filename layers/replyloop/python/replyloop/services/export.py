@@ -25,7 +25,6 @@ from typing import IO, Any
 
 from replyloop.domain.clock import format_timestamp
 from replyloop.domain.prompts import PromptVersion
-from replyloop.domain.redaction import redact
 from replyloop.domain.retrain import PromptMaterial
 from replyloop.domain.training import (
     DEFAULT_MAX_EXAMPLE_TOKENS,
@@ -38,7 +37,7 @@ from replyloop.domain.training import (
     validate_dpo,
     validate_sft,
 )
-from replyloop.ports import FailedSource, Outputs
+from replyloop.ports import FailedSource, Outputs, Redactor
 
 FILES = {
     ("sft", "train"): "train.jsonl",
@@ -95,7 +94,7 @@ class ExportResult:
         }
 
 
-def _redacted(row: FailedReply, removed: Counter[str]) -> FailedReply:
+def _redacted(row: FailedReply, removed: Counter[str], redact: Redactor) -> FailedReply:
     """Every text of the row redacted; names found in the message are also removed from the replies."""
     message = redact(row.message)
     removed.update(message.removed)
@@ -170,6 +169,7 @@ class _Tally:
     prompt: PromptVersion
     outputs: Outputs
     options: ExportOptions
+    redactor: Redactor
     counts: Counter[str] = field(default_factory=Counter)
     excluded: Counter[str] = field(default_factory=Counter)
     removed: Counter[str] = field(default_factory=Counter)
@@ -181,7 +181,7 @@ class _Tally:
 
     def take(self, raw: FailedReply) -> None:
         self.rows += 1
-        row = _redacted(raw, self.removed)
+        row = _redacted(raw, self.removed, self.redactor)
         preferred = row.preferred_reply
         if not preferred or not preferred.strip():
             self.excluded["no agent or corrected reply"] += 1
@@ -223,6 +223,7 @@ def export_training_data(
     outputs: Outputs,
     options: ExportOptions,
     *,
+    redactor: Redactor,
     run_id: str,
     now: datetime,
     progress: Callable[[int], None] | None = None,
@@ -230,7 +231,7 @@ def export_training_data(
     start, end = options.window(now.date())
     by_version = source.not_useful_by_version(start, end)
     selected = sorted(tag for tag, count in by_version.items() if count > options.min_not_useful)
-    tally = _Tally(prompt, outputs, options)
+    tally = _Tally(prompt, outputs, options, redactor)
     try:
         for raw in source.failed(selected, start, end) if selected else ():
             tally.take(raw)

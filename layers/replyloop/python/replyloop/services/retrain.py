@@ -35,6 +35,7 @@ from replyloop.ports import (
     Llm,
     Outputs,
     OutputsFor,
+    Redactor,
     Registry,
     ReplayQuery,
     RetrainRuns,
@@ -100,6 +101,7 @@ class Deps:
     settings: RetrainSettings
     trainer_for: Trainers
     outputs_for: OutputsFor
+    redactor: Redactor
     now: datetime
 
 
@@ -193,7 +195,13 @@ def export(deps: Deps, run_id: str) -> dict[str, Any]:
     )
     outputs: Outputs = deps.outputs_for(run_id)
     result = export_training_data(
-        StoreSource(deps.store, deps.registry), prompt, outputs, options, run_id=run_id, now=deps.now
+        StoreSource(deps.store, deps.registry),
+        prompt,
+        outputs,
+        options,
+        redactor=deps.redactor,
+        run_id=run_id,
+        now=deps.now,
     )
     deps.runs.save_data(run_id, "material", result.material.to_json())
     deps.runs.save_data(run_id, "export", result.to_json())
