@@ -51,6 +51,7 @@ def test_the_template_gives_every_function_what_its_settings_model_requires():
 def test_a_missing_setting_fails_with_its_name(monkeypatch: pytest.MonkeyPatch):
     for name in ("TABLE_NAME", "EXPLAIN_QUEUE_URL", "CORRECT_QUEUE_URL"):
         monkeypatch.setenv(name, f"the-{name.lower()}")
+    monkeypatch.setenv("LLM_PROVIDER", "offline")
     monkeypatch.setenv("RETRAIN_STATE_MACHINE_ARN", "")  # empty counts as unset
     clear_all()
     try:
@@ -60,5 +61,32 @@ def test_a_missing_setting_fails_with_its_name(monkeypatch: pytest.MonkeyPatch):
         api = load(ApiSettings)
         assert load(TableSettings) is api  # a section is read from the function's model, not again
         assert api.table_name == "the-table_name"
+    finally:
+        clear_all()
+
+
+@pytest.mark.parametrize("model", [ApiSettings, WorkerSettings, RetrainFunctionSettings])
+def test_a_function_that_drafts_must_name_a_way_to_reach_its_model(monkeypatch: pytest.MonkeyPatch, model):
+    for name in ("TABLE_NAME", "EXPLAIN_QUEUE_URL", "CORRECT_QUEUE_URL", "TRAINING_BUCKET"):
+        monkeypatch.setenv(name, f"the-{name.lower()}")
+    monkeypatch.setenv("RETRAIN_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:1:stateMachine:retrain")
+    monkeypatch.setenv("LLM_PROVIDER", "openai")
+    clear_all()
+    try:
+        with pytest.raises(SettingsError, match=f"{model.__name__}: .*OPENAI_API_KEY_PARAMETER"):
+            load(model)
+        monkeypatch.setenv("OPENAI_API_KEY_PARAMETER", "/replyloop/openai-key")  # resolved on first use
+        assert load(model).api_key_parameter == "/replyloop/openai-key"
+    finally:
+        clear_all()
+
+
+def test_the_sweeper_never_calls_the_model_and_needs_no_model_settings(monkeypatch: pytest.MonkeyPatch):
+    for name in ("TABLE_NAME", "EXPLAIN_QUEUE_URL", "CORRECT_QUEUE_URL"):
+        monkeypatch.setenv(name, f"the-{name.lower()}")
+    monkeypatch.setenv("LLM_PROVIDER", "openai")
+    clear_all()
+    try:
+        assert load(SweeperSettings).table_name == "the-table_name"
     finally:
         clear_all()

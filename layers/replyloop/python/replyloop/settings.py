@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Literal, TypeVar
+from typing import Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from replyloop.caches import register
 from replyloop.domain.retrain import TrainerName
@@ -103,14 +103,30 @@ class RetrainSettings(EnvModel):
     max_polls: int = Field(default=288, ge=1, alias="RETRAIN_MAX_POLLS")  # a day at the default interval
 
 
+class DraftingSettings(LlmSettings):
+    """The model section of a function that calls the model: with `LLM_PROVIDER=openai` it must name a
+    way to reach it, so a deployment that names none stops at cold start instead of failing each call.
+    (Whether an SSM key parameter resolves is checked on the first model call, `adapters/llm.py`: a
+    cold start reads no secret, and none is kept in a SnapStart snapshot.)"""
+
+    @model_validator(mode="after")
+    def _names_a_model(self) -> Self:
+        if self.provider == "openai" and not (self.api_key or self.api_key_parameter or self.base_url):
+            raise ValueError(
+                "LLM_PROVIDER=openai needs OPENAI_API_KEY, OPENAI_API_KEY_PARAMETER (an SSM SecureString) or "
+                "OPENAI_BASE_URL; LLM_PROVIDER=offline drafts with the built-in offline model"
+            )
+        return self
+
+
 # -- one model per function ---------------------------------------------------------------------------
 
 
-class ApiSettings(TableSettings, HttpSettings, QueueSettings, ExecutionSettings, LlmSettings, RetrainSettings):
+class ApiSettings(TableSettings, HttpSettings, QueueSettings, ExecutionSettings, DraftingSettings, RetrainSettings):
     """The api function: the table, both queues, the retrain state machine, the model."""
 
 
-class WorkerSettings(TableSettings, QueueSettings, IdempotencySettings, LlmSettings):
+class WorkerSettings(TableSettings, QueueSettings, IdempotencySettings, DraftingSettings):
     """The explain and correct workers."""
 
 
@@ -118,7 +134,7 @@ class SweeperSettings(TableSettings, QueueSettings):
     """The outbox sweeper."""
 
 
-class RetrainFunctionSettings(TableSettings, TrainingBucketSettings, LlmSettings, RetrainSettings):
+class RetrainFunctionSettings(TableSettings, TrainingBucketSettings, DraftingSettings, RetrainSettings):
     """The retrain state machine's tasks."""
 
 
