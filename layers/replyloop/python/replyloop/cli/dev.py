@@ -19,7 +19,7 @@ from replyloop.domain.auth import Role
 
 @click.group(short_help="Run the local stack, print dev tokens, load demo data.")
 def dev() -> None:
-    """Run and feed the local stack (moto standing in for AWS, built from template.yaml)."""
+    """Run and feed the local stack (DynamoDB Local and moto standing in for AWS, built from template.yaml)."""
 
 
 @dev.command()
@@ -45,12 +45,21 @@ def dev() -> None:
     help="Local testing only: use this SQS visibility timeout (seconds) instead of the template's, "
     "so failed jobs retry and reach their DLQ in seconds.",
 )
-def start(port: int, host: str, aws_port: int, template: Path | None, visibility_timeout: int | None) -> None:
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Keep the tables in DynamoDB Local's files in this directory across restarts (default: in memory).",
+)
+def start(
+    port: int, host: str, aws_port: int, template: Path | None, visibility_timeout: int | None, data: Path | None
+) -> None:
     """Start the local stack in the foreground; Ctrl-C stops it.
 
-    Creates every table, queue and bucket of template.yaml in an in-memory moto server, serves the
-    HTTP API on --port with the same handler and JWT checks as API Gateway, and polls each SQS
-    queue into its worker. Data lives in memory and is gone when the stack stops.
+    Creates every table of template.yaml in AWS's DynamoDB Local (moto's DynamoDB when Java is
+    missing) and every queue and bucket in an in-memory moto server, serves the HTTP API on --port
+    with the same handler and JWT checks as API Gateway, and polls each SQS queue into its worker.
+    Data lives in memory and is gone when the stack stops, unless --data keeps the tables.
     """
     from replyloop.local.stack import LocalStack, find_template
     from replyloop.local.template import TemplateError
@@ -62,6 +71,7 @@ def start(port: int, host: str, aws_port: int, template: Path | None, visibility
             port=port,
             aws_port=aws_port,
             visibility_timeout=visibility_timeout,
+            data_dir=data,
         )
         click.echo(f"Starting replyloop {__version__} from {stack.template} ...", err=True)
         stack.start()
@@ -78,7 +88,8 @@ def start(port: int, host: str, aws_port: int, template: Path | None, visibility
     signal.signal(signal.SIGTERM, request_stop)
     click.echo(
         f"replyloop is ready: API {stack.url}/api  console {stack.url}/  docs {stack.url}/docs  "
-        f"spec {stack.url}/openapi.json  AWS endpoint {stack.aws_endpoint}  LLM {stack.llm_description}",
+        f"spec {stack.url}/openapi.json  AWS endpoint {stack.aws_endpoint}  tables {stack.dynamodb_description}  "
+        f"LLM {stack.llm_description}",
     )
     click.echo(
         "Get a token with `replyloop dev token --role agent`; load demo data with `replyloop dev seed`. Ctrl-C stops.",

@@ -12,8 +12,11 @@ AWS) and `POST /local/dev-token`, the dev sign-in that takes the Cognito hosted 
 from __future__ import annotations
 
 import base64
+import heapq
+import itertools
 import json
 import re
+import sys
 import threading
 import time
 import traceback
@@ -66,29 +69,96 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-class FunctionRunner:
-    """Invokes a function's handler in-process, one invocation at a time per handler.
+DEFAULT_CONCURRENCY = 8
+# The handlers' own modules: what one Lambda execution environment holds in globals of its own.
+ISOLATED_PACKAGE = "replyloop.handlers"
+_IMPORT_LOCK = threading.Lock()
 
-    A Lambda instance serves one event at a time, and Powertools keeps per-event state in module
-    globals (the resolver's current event, a batch processor's results). In AWS every function has a
-    process of its own; here functions that share a handler (the explain and correct workers) share
-    those globals too, so invocations are serialised per handler, not merely per function.
+
+class FunctionRunner:
+    """Invokes functions' handlers in-process, several events at once, as Lambda does.
+
+    A Lambda execution environment serves one event at a time, and Powertools keeps per-event state
+    in module globals (the resolver's current event, a batch processor's records). So each event
+    runs in an *instance* of its handler: the function's module and `replyloop.handlers.*` imported
+    afresh, sharing the rest of the package (domain, adapters, models, cached clients) with the
+    others. An instance serves one event at a time; a new one is imported when all are busy, up to
+    the function's concurrency (ReservedConcurrentExecutions, else DEFAULT_CONCURRENCY). Functions
+    that share a handler (the explain and correct workers) share its instances too, one event each.
+    The first instance is the modules everyone imports, so tests that patch them see their patch.
     """
 
-    def __init__(self, functions: dict[str, FunctionSpec]) -> None:
+    def __init__(self, functions: dict[str, FunctionSpec], *, default_concurrency: int = DEFAULT_CONCURRENCY) -> None:
         self._functions = functions
-        self._locks: dict[int, threading.Lock] = {}
+        self._concurrency = {name: spec.concurrency or default_concurrency for name, spec in functions.items()}
+        self._limits = {name: threading.BoundedSemaphore(limit) for name, limit in self._concurrency.items()}
+        # Per handler: its idle instances as a heap of (serial, entry), so the first instance serves
+        # whenever it is free (sequential calls always reach the modules everyone imports).
+        self._idle: dict[int, list[tuple[int, Callable[..., Any]]]] = {}
+        self._created: dict[int, int] = {}
+        self._serials = itertools.count(1)
         self._guard = threading.Lock()
 
-    def _lock_for(self, entry: Callable[..., Any]) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(id(entry), threading.Lock())
+    def concurrency(self, function: str) -> int:
+        return self._concurrency[function]
+
+    def instances(self, function: str) -> int:
+        """How many instances of the function's handler exist (busy or idle)."""
+        return self._created.get(id(self._functions[function].entry_point()), 0)
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         spec = self._functions[function]
-        entry = spec.entry_point()
-        with self._lock_for(entry):
-            return entry(event, LambdaContext(function_name=function, timeout_seconds=spec.timeout))
+        with self._limits[function]:
+            key, instance = self._acquire(spec)
+            try:
+                return instance[1](event, LambdaContext(function_name=function, timeout_seconds=spec.timeout))
+            finally:
+                with self._guard:
+                    heapq.heappush(self._idle[key], instance)
+
+    def _acquire(self, spec: FunctionSpec) -> tuple[int, tuple[int, Callable[..., Any]]]:
+        with _IMPORT_LOCK:
+            first = spec.entry_point()
+        key = id(first)
+        with self._guard:
+            if key not in self._created:
+                self._created[key] = 1
+                self._idle[key] = []
+                return key, (0, first)
+            if self._idle[key]:
+                return key, heapq.heappop(self._idle[key])
+            self._created[key] += 1
+            serial = next(self._serials)
+        try:
+            return key, (serial, _fresh_instance(spec, serial))
+        except BaseException:
+            with self._guard:
+                self._created[key] -= 1
+            raise
+
+
+def _fresh_instance(spec: FunctionSpec, serial: int) -> Callable[..., Any]:
+    """Import the function's module and `replyloop.handlers.*` again, leaving sys.modules as it was."""
+
+    def isolated(name: str) -> bool:
+        return name == ISOLATED_PACKAGE or name.startswith(ISOLATED_PACKAGE + ".")
+
+    with _IMPORT_LOCK:
+        saved = {name: module for name, module in sys.modules.items() if isolated(name)}
+        for name in saved:
+            del sys.modules[name]
+        try:
+            copy = FunctionSpec(spec.logical_id, spec.code_dir, spec.handler, spec.environment, spec.timeout)
+            return copy.entry_point(module_name=f"replyloop_function_{spec.logical_id}_{serial}")
+        finally:
+            for name in [name for name in sys.modules if isolated(name)]:
+                del sys.modules[name]
+            sys.modules.update(saved)
+            # Importing a submodule binds it on its parent package: point those back at the originals.
+            for name, module in saved.items():
+                parent, _, child = name.rpartition(".")
+                if parent in sys.modules:
+                    setattr(sys.modules[parent], child, module)
 
 
 @dataclass(frozen=True)

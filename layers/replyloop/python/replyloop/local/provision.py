@@ -87,14 +87,16 @@ class FunctionSpec:
     handler: str
     environment: dict[str, str]
     timeout: int
+    # ReservedConcurrentExecutions, else the local stack's default: at most this many events at once.
+    concurrency: int | None = None
     _entry: Callable[[dict[str, Any], Any], Any] | None = None
 
-    def entry_point(self) -> Callable[[dict[str, Any], Any], Any]:
+    def entry_point(self, module_name: str | None = None) -> Callable[[dict[str, Any], Any], Any]:
         """Import `<CodeUri>/<module>.py` once, under a name of its own (every function has an app.py)."""
         if self._entry is None:
-            module_name, _, attribute = self.handler.rpartition(".")
-            path = self.code_dir / f"{module_name.replace('.', '/')}.py"
-            unique = f"replyloop_function_{self.logical_id}"
+            module_name_in_code, _, attribute = self.handler.rpartition(".")
+            path = self.code_dir / f"{module_name_in_code.replace('.', '/')}.py"
+            unique = module_name or f"replyloop_function_{self.logical_id}"
             spec = importlib.util.spec_from_file_location(unique, path)
             if spec is None or spec.loader is None:
                 raise TemplateError(f"{self.logical_id}: cannot load {path}")
@@ -194,14 +196,32 @@ def _create_tables(template: Any, session: Any, resolver: Resolver, result: Prov
         name = props.get("TableName") or physical_name(stack, logical_id)
         kwargs = {key: props[key] for key in TABLE_KEYS if key in props}
         kwargs.setdefault("BillingMode", "PAY_PER_REQUEST")
-        client.create_table(TableName=name, **kwargs)
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
-            client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        try:
+            client.create_table(TableName=name, **kwargs)
+        except client.exceptions.ResourceInUseException:
+            # Kept from an earlier run (`replyloop dev start --data DIR`): reuse it with its items.
+            if not _same_keys(client.describe_table(TableName=name)["Table"], kwargs):
+                raise TemplateError(
+                    f"Table {name} exists with other keys or indexes than template.yaml gives it; "
+                    "start with a fresh --data directory."
+                ) from None
+        else:
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl and ttl.get("Enabled"):
+                client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         arn = client.describe_table(TableName=name)["Table"]["TableArn"]
         result.tables[logical_id] = name
         resolver.refs[logical_id] = name
         resolver.attributes[(logical_id, "Arn")] = arn
+
+
+def _same_keys(table: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    def indexes(spec: dict[str, Any], key: str) -> dict[str, Any]:
+        return {index["IndexName"]: index["KeySchema"] for index in spec.get(key) or []}
+
+    return table["KeySchema"] == wanted["KeySchema"] and all(
+        indexes(table, key) == indexes(wanted, key) for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+    )
 
 
 def _create_queues(
@@ -274,6 +294,11 @@ def _placeholder_refs(template: Any, resolver: Resolver, stack: str, region: str
         resolver.attributes[(logical_id, "Arn")] = f"arn:aws:{service}:{region}:{account}:{name}"
 
 
+def _reserved_concurrency(props: dict[str, Any], defaults: dict[str, Any], resolver: Resolver) -> int | None:
+    value = resolver.resolve(props.get("ReservedConcurrentExecutions", defaults.get("ReservedConcurrentExecutions")))
+    return int(value) if value is not None and str(value).isdigit() else None
+
+
 def _describe_functions(template: Any, root: Path, resolver: Resolver, result: Provisioned) -> None:
     defaults = function_globals(template)
     default_env = (defaults.get("Environment") or {}).get("Variables") or {}
@@ -288,6 +313,7 @@ def _describe_functions(template: Any, root: Path, resolver: Resolver, result: P
             handler=str(props.get("Handler", defaults.get("Handler", "app.lambda_handler"))),
             environment=environment,
             timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
+            concurrency=_reserved_concurrency(props, defaults, resolver),
         )
         for event in (props.get("Events") or {}).values():
             kind, event_props = event.get("Type"), event.get("Properties") or {}

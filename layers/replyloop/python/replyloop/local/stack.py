@@ -1,7 +1,11 @@
-"""The whole system on this machine: moto's server, the gateway and the pollers, in one process.
+"""The whole system on this machine: moto's server, the gateway and the pollers, in one process,
+and AWS's DynamoDB Local (a child `java` process) for the tables.
 
 They share a process on purpose: the handlers run in-process (like `sam local` would run them in
-containers), and moto's Step Functions Lambda seam can only call them from here.
+containers), and moto's Step Functions Lambda seam can only call them from here. Every boto3 client
+in the process reaches DynamoDB Local through `AWS_ENDPOINT_URL_DYNAMODB` and moto (SQS, S3, Step
+Functions, EventBridge, IAM) through `AWS_ENDPOINT_URL`. Without Java or the jar the tables fall
+back to moto's DynamoDB, with a warning.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from replyloop.local.dynamodb_local import DynamoDBLocal, DynamoDBLocalUnavailable
 from replyloop.local.provision import Provisioned, provision
 from replyloop.local.template import TemplateError
 
@@ -37,6 +42,8 @@ LOCAL_ENVIRONMENT = {
 }
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 STATE_FILE = "local-stack.json"
+# botocore's service-specific endpoint, honoured beside AWS_ENDPOINT_URL by every client in the process.
+DYNAMODB_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 LLM_VARIABLES = (
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
@@ -78,9 +85,12 @@ class LocalStack:
     aws_port: int = 0
     home: Path | None = None
     visibility_timeout: int | None = None
+    # Keep DynamoDB Local's tables here across restarts (None: in memory, gone when the stack stops).
+    data_dir: Path | None = None
     log: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr, flush=True))
     provisioned: Provisioned | None = None
     aws_endpoint: str = ""
+    dynamodb_local: DynamoDBLocal | None = None
     _moto: Any = None
     _server: Any = None
     _pollers: list[Any] = field(default_factory=list)
@@ -92,6 +102,13 @@ class LocalStack:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # whatever started (moto, DynamoDB Local) stops with it
+            raise
+
+    def _start(self) -> None:
         from moto.server import ThreadedMotoServer
 
         from replyloop.local.moto_fidelity import serialise_dynamodb
@@ -108,6 +125,7 @@ class LocalStack:
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ["AWS_ENDPOINT_URL"] = self.aws_endpoint
         os.environ["MOTO_PORT"] = str(self.aws_port)
+        self._start_dynamodb_local()
 
         import boto3
 
@@ -146,6 +164,28 @@ class LocalStack:
         self.llm_description = (
             f"offline model {MODEL_NAME} at {base_url} (no OPENAI_API_KEY set; its replies are labelled)"
         )
+
+    def _start_dynamodb_local(self) -> None:
+        """DynamoDB Local for the tables; without Java or the jar, moto's DynamoDB (not with --data)."""
+        try:
+            self.dynamodb_local = DynamoDBLocal.installed(host=self.host, data_dir=self.data_dir)
+            self.dynamodb_local.start()
+        except DynamoDBLocalUnavailable as error:
+            self.dynamodb_local = None
+            os.environ.pop(DYNAMODB_ENDPOINT_VARIABLE, None)
+            if self.data_dir is not None:
+                raise DynamoDBLocalUnavailable(f"--data needs DynamoDB Local: {error}") from error
+            self.log(f"  WARNING: {error}")
+            self.log("  WARNING: the tables are in moto's DynamoDB instead (slower; see docs/local-stack.md)")
+            return
+        self._cleanup.callback(self.dynamodb_local.stop)
+        os.environ[DYNAMODB_ENDPOINT_VARIABLE] = self.dynamodb_local.endpoint
+
+    @property
+    def dynamodb_description(self) -> str:
+        if self.dynamodb_local is None:
+            return f"moto's DynamoDB at {self.aws_endpoint} (DynamoDB Local unavailable; in memory)"
+        return self.dynamodb_local.describe()
 
     def _configure_moto(self) -> None:
         request = urllib.request.Request(
@@ -232,6 +272,7 @@ class LocalStack:
         state = {
             "url": self.url,
             "awsEndpoint": self.aws_endpoint,
+            "dynamodbEndpoint": self.dynamodb_local.endpoint if self.dynamodb_local else self.aws_endpoint,
             "region": REGION,
             "pid": os.getpid(),
             "tables": self.provisioned.tables,
@@ -245,7 +286,9 @@ class LocalStack:
         assert self.provisioned is not None
         p = self.provisioned
         lines = [
-            f"  AWS stand-in: moto server at {self.aws_endpoint} (in memory; nothing reaches AWS)",
+            f"  AWS stand-in: moto server at {self.aws_endpoint} for SQS, S3, Step Functions, EventBridge, IAM "
+            "(in memory; nothing reaches AWS)",
+            f"  tables: {self.dynamodb_description}",
             f"  LLM: {self.llm_description}",
         ]
         lines += [f"  table  {logical} -> {name}" for logical, name in p.tables.items()]
@@ -265,6 +308,8 @@ class LocalStack:
         ]
         lines += [f"  poller {s.queue_logical_id} -> {s.function} (batch {s.batch_size})" for s in p.queue_sources]
         lines += [f"  schedule {s.function} {s.expression}" for s in p.schedules]
+        limits = ", ".join(f"{name} {self.runner.concurrency(name)}" for name in p.functions)
+        lines.append(f"  concurrency (events at once, as Lambda): {limits}")
         if self.visibility_timeout is not None:
             lines.append(f"  (local testing) every queue's visibility timeout is {self.visibility_timeout} s")
         return lines

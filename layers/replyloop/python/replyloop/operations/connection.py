@@ -28,8 +28,12 @@ class StackConnection:
     queue_urls: dict[str, tuple[str, str]]  # explain|correct -> (source url, dlq url)
     table_name: str | None
     description: str
+    # The local stack's tables live in DynamoDB Local, beside moto's endpoint for everything else.
+    dynamodb_endpoint_url: str | None = None
 
     def client(self, service: str) -> Any:
+        if service == "dynamodb" and self.dynamodb_endpoint_url:
+            return self.session.client(service, endpoint_url=self.dynamodb_endpoint_url)
         return self.session.client(service, endpoint_url=self.endpoint_url)
 
     def pair(self, name: str) -> QueuePair:
@@ -85,4 +89,5 @@ def connect(stack_name: str | None) -> StackConnection:
         {name: (queues[a], queues[b]) for name, (a, b) in LOGICAL.items()},
         state["tables"].get("DataTable"),
         f"the local stack at {state['url']}",
+        state.get("dynamodbEndpoint"),
     )
