@@ -89,7 +89,16 @@ def import_seconds(path: Path, repeat: int) -> float:
         "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module); "
         "print(time.perf_counter() - t)"
     )
-    env = {**os.environ, "TABLE_NAME": "bench"}
+    # What the template gives every function: each entry point validates its settings at import.
+    env = {
+        **os.environ,
+        "TABLE_NAME": "bench",
+        "EXPLAIN_QUEUE_URL": "http://sqs.invalid/explain",
+        "CORRECT_QUEUE_URL": "http://sqs.invalid/correct",
+        "RETRAIN_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:000000000000:stateMachine:bench",
+        "TRAINING_BUCKET": "bench",
+        "LLM_PROVIDER": "offline",
+    }
     samples = [
         float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout)
         for _ in range(repeat)

@@ -5,6 +5,7 @@ Each case runs in a fresh interpreter: what is imported, and X-Ray's patches, ar
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,13 @@ def run_python(code: str, **env: str) -> str:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": "t", **env},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "TABLE_NAME": "t",
+            **{name: os.environ[name] for name in ("PYTHONPATH",) if name in os.environ},
+            **env,
+        },
         timeout=60,
         check=False,
     )
@@ -99,3 +106,43 @@ def test_snapstart_hooks_register_with_the_runtime_library_and_restore_clears_ca
     assert load(TableSettings).table_name == "before-snapshot"  # read once, then kept
     snapstart.after_restore()
     assert load(TableSettings).table_name == "after-restore"
+
+
+def test_the_api_imports_a_router_when_a_request_needs_it_and_everything_for_the_spec():
+    out = run_python(
+        """
+        import sys
+        from types import SimpleNamespace
+        from replyloop.handlers.api import lambda_handler
+
+        context = SimpleNamespace(function_name="api", memory_limit_in_mb=512, invoked_function_arn="arn",
+                                  aws_request_id="r", get_remaining_time_in_millis=lambda: 29_000)
+
+        def loaded():
+            names = ("assistant", "feedback", "interactions", "learning", "retrain", "stress", "versions")
+            return [n for n in names if f"replyloop.handlers.api.{n}" in sys.modules]
+
+        def event(path):
+            return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+                    "headers": {}, "isBase64Encoded": False,
+                    "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
+                                       "requestId": "r", "stage": "$default"}}
+
+        print(loaded(), "aws_lambda_powertools.event_handler.openapi.models" in sys.modules)
+        answer = lambda_handler(event("/api/feedback/analytics"), context)
+        print(answer["statusCode"], loaded())
+        answer = lambda_handler(event("/openapi.json"), context)
+        print(answer["statusCode"], loaded())
+        """,
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_METRICS_DISABLED="true",
+        LLM_PROVIDER="offline",
+        EXPLAIN_QUEUE_URL="e",
+        CORRECT_QUEUE_URL="c",
+        RETRAIN_STATE_MACHINE_ARN="arn:aws:states:us-east-1:1:stateMachine:r",
+    )
+    assert out.splitlines() == [
+        "[] False",  # a cold start imports no router and not Powertools' OpenAPI models
+        "401 ['feedback']",  # the request's router only (and its route's auth answered)
+        "200 ['assistant', 'feedback', 'interactions', 'learning', 'retrain', 'stress', 'versions']",
+    ]

@@ -2,8 +2,8 @@
 
 Handlers (and the CLI, the local stack, the benchmarks) get their collaborators here and hand them to
 the services; nothing else builds an AWS or OpenAI client. Every factory is `cached`, so
-`caches.clear_all()` forgets all of them at once. Heavy adapters (openai, the trainers) are imported
-inside their factory: the api function's cold start pays only for what a request uses.
+`caches.clear_all()` forgets all of them at once. Every adapter (boto3, openai, the trainers) is imported
+inside its factory: a function's cold start pays only for what its requests use.
 """
 
 from __future__ import annotations
@@ -11,15 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
-from replyloop.adapters.dynamodb import DynamoStore
-from replyloop.adapters.executions import StepFunctionsExecutions
-from replyloop.adapters.learning_store import DynamoJobFailures, DynamoLearningStore
-from replyloop.adapters.queue import SqsJobQueue
-from replyloop.adapters.registry import DynamoRegistry
-from replyloop.adapters.retrain_runs import DynamoRetrainRuns
-from replyloop.adapters.stress_log import DynamoStressLog
 from replyloop.caches import cached
 from replyloop.domain.learning import Step
 from replyloop.domain.retrain import TrainerName
@@ -36,7 +27,14 @@ from replyloop.settings import (
 )
 
 if TYPE_CHECKING:
+    from replyloop.adapters.dynamodb import DynamoStore
+    from replyloop.adapters.executions import StepFunctionsExecutions
+    from replyloop.adapters.learning_store import DynamoJobFailures, DynamoLearningStore
     from replyloop.adapters.llm import OpenAILlm
+    from replyloop.adapters.queue import SqsJobQueue
+    from replyloop.adapters.registry import DynamoRegistry
+    from replyloop.adapters.retrain_runs import DynamoRetrainRuns
+    from replyloop.adapters.stress_log import DynamoStressLog
 
 
 def utc_now() -> datetime:
@@ -61,31 +59,43 @@ def get_retrain_settings() -> RetrainSettings:
 @cached
 def get_store() -> DynamoStore:
     """The store for this process, built on first use (never at import time)."""
+    from replyloop.adapters.dynamodb import DynamoStore
+
     return DynamoStore(load(TableSettings).table_name)
 
 
 @cached
 def get_learning_store() -> DynamoLearningStore:
+    from replyloop.adapters.learning_store import DynamoLearningStore
+
     return DynamoLearningStore(load(TableSettings).table_name)
 
 
 @cached
 def get_job_failures() -> DynamoJobFailures:
+    from replyloop.adapters.learning_store import DynamoJobFailures
+
     return DynamoJobFailures(load(TableSettings).table_name)
 
 
 @cached
 def get_registry() -> DynamoRegistry:
+    from replyloop.adapters.registry import DynamoRegistry
+
     return DynamoRegistry(load(TableSettings).table_name)
 
 
 @cached
 def get_stress_log() -> DynamoStressLog:
+    from replyloop.adapters.stress_log import DynamoStressLog
+
     return DynamoStressLog(load(TableSettings).table_name)
 
 
 @cached
 def get_retrain_runs() -> DynamoRetrainRuns:
+    from replyloop.adapters.retrain_runs import DynamoRetrainRuns
+
     return DynamoRetrainRuns(load(TableSettings).table_name)
 
 
@@ -94,6 +104,8 @@ def get_retrain_runs() -> DynamoRetrainRuns:
 
 @cached
 def get_job_queue() -> SqsJobQueue:
+    from replyloop.adapters.queue import SqsJobQueue
+
     queues = load(QueueSettings)
     urls = {Step.EXPLAIN: queues.explain_queue_url, Step.WHY: queues.explain_queue_url}
     return SqsJobQueue({**urls, Step.CORRECT: queues.correct_queue_url})
@@ -101,11 +113,15 @@ def get_job_queue() -> SqsJobQueue:
 
 @cached
 def get_executions() -> StepFunctionsExecutions:
+    from replyloop.adapters.executions import StepFunctionsExecutions
+
     return StepFunctionsExecutions(load(ExecutionSettings).retrain_state_machine_arn)
 
 
 @cached
 def _s3() -> Any:
+    import boto3
+
     return boto3.client("s3")
 
 

@@ -11,13 +11,21 @@ there is no snapshot and registering is skipped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from replyloop.handlers.observability import xray
 from replyloop.handlers.tracing import tracing_enabled
 
+_warmers: list[Callable[[], None]] = []
+
 
 def before_snapshot() -> None:
+    """Load now what the first requests would: the X-Ray SDK where tracing is on, and each function's
+    own lazily loaded parts (the api's routers)."""
     if tracing_enabled():
         xray.load()
+    for warm in _warmers:
+        warm()
 
 
 def after_restore() -> None:
@@ -26,8 +34,11 @@ def after_restore() -> None:
     clear_all()
 
 
-def register() -> bool:
-    """Register both hooks; False where the runtime has no SnapStart library."""
+def register(warm: Callable[[], None] | None = None) -> bool:
+    """Register both hooks (and `warm`, run before the snapshot); False where the runtime has no
+    SnapStart library."""
+    if warm is not None and warm not in _warmers:
+        _warmers.append(warm)
     try:
         from snapshot_restore_py import register_after_restore, register_before_snapshot
     except ImportError:

@@ -1,10 +1,18 @@
-"""The `api` function: one Powertools resolver for every HTTP route."""
+"""The `api` function: one Powertools resolver for every HTTP route.
+
+Routers are included on first use: a request imports the router(s) of its path's first segment under
+`/api` (with their models and services), so a cold start pays only for what its request uses. The spec
+(`/openapi.json`, `/docs`) and any other path include them all. `include_all()` is what the SnapStart
+hook runs before the snapshot, so a restored environment has every route loaded.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import importlib
 import json
+import threading
 from http import HTTPStatus
 from typing import Any
 
@@ -25,24 +33,62 @@ from replyloop.domain.errors import (
     NotFoundError,
     StorageError,
 )
-from replyloop.handlers.api import assistant, feedback, interactions, learning, retrain, stress, versions
 from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.settings import ApiSettings, load
 
 app = APIGatewayHttpResolver(enable_validation=True)
-app.include_router(interactions.router, prefix="/api")
-app.include_router(feedback.router, prefix="/api")
-app.include_router(assistant.router, prefix="/api")
-app.include_router(versions.router, prefix="/api")
-app.include_router(learning.router, prefix="/api")
-app.include_router(stress.router, prefix="/api")
-app.include_router(retrain.router, prefix="/api")
-app.enable_swagger(
-    path="/docs",
-    title="replyloop API",
-    version=__version__,
-    description="Capture AI-drafted support replies and the verdicts of the agents who correct them.",
-)
+# The first path segment under /api -> the router modules (handlers/api/<name>.py) whose routes start with it.
+ROUTERS: dict[str, tuple[str, ...]] = {
+    "interactions": ("interactions", "learning"),
+    "feedback-replay": ("interactions",),
+    "feedback": ("feedback",),
+    "replies": ("assistant",),
+    "review-queue": ("assistant",),
+    "versions": ("versions",),
+    "prompts": ("versions",),
+    "improvements": ("learning",),
+    "stress-tests": ("stress",),
+    "retrain-runs": ("retrain",),
+}
+ALL_ROUTERS = ("interactions", "feedback", "assistant", "versions", "learning", "stress", "retrain")
+_included: set[str] = set()
+_including = threading.Lock()
+
+
+def include_routers(names: tuple[str, ...]) -> None:
+    """Import and include each named router once (thread-safe; the order of inclusion does not matter:
+    no two routers' paths overlap)."""
+    missing = [name for name in names if name not in _included]
+    if not missing:
+        return
+    with _including:
+        for name in missing:
+            if name not in _included:
+                module = importlib.import_module(f"replyloop.handlers.api.{name}")
+                app.include_router(module.router, prefix="/api")
+                _included.add(name)
+
+
+def include_all() -> None:
+    """Every router, and the Swagger UI at /docs (Powertools imports its OpenAPI models to enable it)."""
+    include_routers(ALL_ROUTERS)
+    with _including:
+        if "docs" not in _included:
+            app.enable_swagger(
+                path="/docs",
+                title="replyloop API",
+                version=__version__,
+                description="Capture AI-drafted support replies and the verdicts of the agents who correct them.",
+            )
+            _included.add("docs")
+
+
+def routers_for(path: str) -> tuple[str, ...]:
+    """The routers a request path needs: its segment's under /api; every router for anything else (the
+    spec and Swagger UI describe them all; an unknown /api segment needs none and gets the 404)."""
+    if not path.startswith("/api/"):
+        return ALL_ROUTERS
+    return ROUTERS.get(path[len("/api/") :].split("/", 1)[0], ())
 
 
 def _error(status: HTTPStatus, message: str, errors: list[dict[str, str]] | None = None) -> Response:
@@ -156,6 +202,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     refused = _refuse_before_parsing(event)
     if refused is not None:
         return _as_proxy_response(refused)
+    needed = routers_for(str(event.get("rawPath") or ""))
+    if needed == ALL_ROUTERS:
+        include_all()
+    else:
+        include_routers(needed)
     return app.resolve(event, context)
 
 
