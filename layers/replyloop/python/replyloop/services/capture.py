@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_ASSISTANT_VERSION = "external"
 MAX_ANALYTICS_DAYS = 366
-BUSY_MESSAGE = "Many replies are being recorded at this moment and this one could not be saved; please try again."
+BUSY_MESSAGE = "Too many replies and verdicts are being recorded at this moment; nothing was saved, please try again."
 
 
 @dataclass(frozen=True, slots=True)
