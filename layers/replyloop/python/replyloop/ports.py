@@ -50,6 +50,10 @@ class ConcurrentChangeError(Exception):
     """The feedback changed between read and write; re-read and plan again."""
 
 
+class WriteConflictError(ConcurrentChangeError):
+    """Another transaction held an item the write needed (a counter shard); nothing was written, send it again."""
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureWrite:
     """One atomic write: a new interaction, a verdict, or both (the one-call feedback log)."""

@@ -26,7 +26,14 @@ from replyloop.adapters.items import (
     outbox_item,
     stats_pk,
 )
-from replyloop.adapters.keys import day_sk, format_timestamp, interaction_pk
+from replyloop.adapters.keys import (
+    counter_shard,
+    day_of_sk,
+    day_range_sks,
+    format_timestamp,
+    interaction_pk,
+    shard_day_sk,
+)
 from replyloop.adapters.learning_items import (
     categories_of,
     explanation_from_item,
@@ -48,7 +55,7 @@ from replyloop.domain.entities import (
 )
 from replyloop.domain.feedback import FeedbackChange
 from replyloop.domain.learning import Job
-from replyloop.ports import CaptureWrite, ConcurrentChangeError, ReplayQuery
+from replyloop.ports import CaptureWrite, ConcurrentChangeError, ReplayQuery, WriteConflictError
 
 
 class DynamoStore(DynamoTable):
@@ -99,21 +106,21 @@ class DynamoStore(DynamoTable):
         return Page(rows=rows, next_cursor=encode_cursor(last) if last else None)
 
     def daily_stats(self, assistant_version: str | None, start: date, end: date) -> list[DailyStats]:
+        """One query for the range; a day's shards (and any unsharded item of old) are summed, exactly."""
+        low, high = day_range_sks(start, end)
         items = self._query(
-            KeyConditionExpression=Key("pk").eq(stats_pk(assistant_version))
-            & Key("sk").between(day_sk(start), day_sk(end))
+            KeyConditionExpression=Key("pk").eq(stats_pk(assistant_version)) & Key("sk").between(low, high)
         )
-        return [
-            DailyStats(day=date.fromisoformat(str(item["sk"]).removeprefix("DAY#")), **self._counters(item))
-            for item in items
-        ]
+        sums: dict[date, dict[str, Decimal]] = {}
+        for item in items:
+            day = sums.setdefault(day_of_sk(str(item["sk"])), {})
+            for name, attribute in COUNTER_ATTRIBUTES.items():
+                day[name] = day.get(name, Decimal(0)) + Decimal(item.get(attribute, 0))
+        return [DailyStats(day=day, **self._counters(counters)) for day, counters in sorted(sums.items())]
 
     @staticmethod
-    def _counters(item: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            name: (float if name in FLOAT_COUNTERS else int)(item.get(attribute, 0))
-            for name, attribute in COUNTER_ATTRIBUTES.items()
-        }
+    def _counters(sums: Mapping[str, Decimal]) -> dict[str, Any]:
+        return {name: (float if name in FLOAT_COUNTERS else int)(value) for name, value in sums.items()}
 
     def latest_not_useful(self, assistant_version: str | None, start: date, end: date, limit: int) -> list[ReplayRow]:
         page = self.list_replay(
@@ -134,12 +141,16 @@ class DynamoStore(DynamoTable):
         return [name for name, _ in ranked[:limit]]
 
     def category_days(self, assistant_version: str | None, start: date, end: date) -> dict[date, dict[str, int]]:
-        """Failure categories per day (the interaction's day), all versions or one."""
+        """Failure categories per day (the interaction's day), all versions or one; a day's items are summed."""
         partition = "CATSTATS#ALL" if assistant_version is None else f"CATSTATS#VERSION#{assistant_version}"
-        items = self._query(
-            KeyConditionExpression=Key("pk").eq(partition) & Key("sk").between(day_sk(start), day_sk(end))
-        )
-        return {date.fromisoformat(str(item["sk"]).removeprefix("DAY#")): categories_of(item) for item in items}
+        low, high = day_range_sks(start, end)
+        items = self._query(KeyConditionExpression=Key("pk").eq(partition) & Key("sk").between(low, high))
+        days: dict[date, dict[str, int]] = {}
+        for item in items:
+            counts = days.setdefault(day_of_sk(str(item["sk"])), {})
+            for name, count in categories_of(item).items():
+                counts[name] = counts.get(name, 0) + count
+        return days
 
     def review_queue(self, limit: int, cursor: str | None) -> tuple[list[Interaction], str | None]:
         """Snoozed drafts still waiting for a verdict, oldest first."""
@@ -190,14 +201,17 @@ class DynamoStore(DynamoTable):
                 counters[name] = counters.get(name, 0) + delta
         counters = {name: delta for name, delta in counters.items() if delta}
         if counters:
+            sk = shard_day_sk(interaction.day, counter_shard(interaction.interaction_id))
             for version in (None, interaction.assistant_version):
-                items.append(self._counter_update(version, interaction.day, counters))
+                items.append(self._counter_update(version, sk, interaction.day, counters))
         if not items:
             return
         try:
             self._transact(items)
-        except ConditionFailed as error:  # the verdict or the interaction changed since it was read
-            raise ConcurrentChangeError(interaction.interaction_id) from error
+        except ConditionFailed as error:
+            if error.conflict_only:  # another transaction held an item (a counter shard); nothing was written
+                raise WriteConflictError(interaction.interaction_id) from error
+            raise ConcurrentChangeError(interaction.interaction_id) from error  # the verdict changed since it was read
 
     def _interaction_items(self, write: CaptureWrite) -> list[dict[str, Any]]:
         """The interaction's own item: put when new; taken off the review queue by its first verdict."""
@@ -285,7 +299,7 @@ class DynamoStore(DynamoTable):
             items.append({"Delete": {"TableName": self.table_name, "Key": {"pk": pk, "sk": "TRAINING_EXAMPLE"}}})
         return items
 
-    def _counter_update(self, version: str | None, day: date, counters: dict[str, float]) -> dict[str, Any]:
+    def _counter_update(self, version: str | None, sk: str, day: date, counters: dict[str, float]) -> dict[str, Any]:
         names = {f"#{name}": COUNTER_ATTRIBUTES[name] for name in counters}
         values: dict[str, Any] = {
             f":{name}": Decimal(str(round(delta, 8))) if name in FLOAT_COUNTERS else int(delta)
@@ -295,7 +309,7 @@ class DynamoStore(DynamoTable):
         return {
             "Update": {
                 "TableName": self.table_name,
-                "Key": {"pk": stats_pk(version), "sk": day_sk(day)},
+                "Key": {"pk": stats_pk(version), "sk": sk},
                 "UpdateExpression": "SET #day = :day ADD " + ", ".join(f"#{n} :{n}" for n in counters),
                 "ExpressionAttributeNames": {**names, "#day": "day"},
                 "ExpressionAttributeValues": values,

@@ -2,7 +2,8 @@
 
 - A condition that did not hold - `ConditionalCheckFailedException`, or a `TransactionCanceledException`
   whose reasons are failed conditions or a conflicting transaction - is the caller's business (a
-  retried create, a run that moved on, a concurrent verdict): `ConditionFailed`, with each item's reason.
+  retried create, a run that moved on, a concurrent verdict): `ConditionFailed`, with each item's reason;
+  `conflict_only` tells a pure `TransactionConflict` (safe to send again unchanged) from a failed condition.
 - A query's `ExclusiveStartKey` the table refuses is the request's fault: `InvalidRequestError`.
 - Anything else (throttling, a cancelled transaction for another reason, no connection) is not:
   `StorageError`.
@@ -36,6 +37,16 @@ class ConditionFailed(Exception):
     def first_item_failed(self) -> bool:
         """The transaction's first item (by convention the one whose condition matters) failed its condition."""
         return bool(self.reasons) and self.reasons[0] == "ConditionalCheckFailed"
+
+    @property
+    def conflict_only(self) -> bool:
+        """Every condition held; only concurrent transactions on the same items cancelled this one.
+
+        DynamoDB cancels such a transaction whole (nothing was written) and botocore does not retry it, so
+        the very same write may be sent again - the caller decides how often (`services.capture.RETRY`).
+        """
+        failed = [reason for reason in self.reasons if reason is not None]
+        return bool(failed) and all(reason == "TransactionConflict" for reason in failed)
 
 
 def _mapped(error: ClientError, paging: bool) -> Exception:

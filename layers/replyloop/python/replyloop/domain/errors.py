@@ -27,3 +27,11 @@ class StorageError(ReplyloopError):
 
 class LlmUnavailableError(ReplyloopError):
     """The model could not answer (after the SDK's retries); not the request's fault."""
+
+
+class BusyError(StorageError):
+    """Concurrent writes kept cancelling this one (after retries); nothing was written, try again shortly."""
+
+    def __init__(self, message: str, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

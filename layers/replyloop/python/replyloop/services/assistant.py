@@ -22,7 +22,7 @@ from replyloop.domain.prompts import (
 from replyloop.domain.topics import detect_topic
 from replyloop.domain.versions import DEFAULT_VERSION_TAG, AssistantVersion, VersionStatus
 from replyloop.ports import CaptureWrite, Completion, Llm, Registry, Store
-from replyloop.services.capture import MAX_ANALYTICS_DAYS, new_interaction_id
+from replyloop.services.capture import MAX_ANALYTICS_DAYS, new_interaction_id, save_with_retry
 from replyloop.settings import LlmSettings
 
 FAILURE_CATEGORIES_IN_PROMPT = 3
@@ -136,7 +136,7 @@ def draft_reply(
         completion_tokens=completion_tokens,
         cost_usd=settings.cost_usd(first.model, prompt_tokens, completion_tokens),
     )
-    store.save_capture(CaptureWrite(interaction=interaction, is_new_interaction=True))
+    save_with_retry(store, CaptureWrite(interaction=interaction, is_new_interaction=True))  # the write alone is retried
     return Draft(interaction, categories, failure_context(categories))
 
 

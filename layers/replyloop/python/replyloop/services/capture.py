@@ -3,22 +3,52 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from replyloop.domain.analytics import CategoryTrend, UsefulnessSummary, summarise, top_categories
 from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, Page, ReplayRow
-from replyloop.domain.errors import ConflictError, InvalidRequestError, NotFoundError, StorageError
+from replyloop.domain.errors import BusyError, ConflictError, InvalidRequestError, NotFoundError, StorageError
 from replyloop.domain.feedback import plan_feedback
 from replyloop.domain.learning import Job
-from replyloop.ports import CaptureWrite, ConcurrentChangeError, JobQueue, ReplayQuery, Store
+from replyloop.ports import CaptureWrite, ConcurrentChangeError, JobQueue, ReplayQuery, Store, WriteConflictError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ASSISTANT_VERSION = "external"
-MAX_WRITE_ATTEMPTS = 3
 MAX_ANALYTICS_DAYS = 366
+BUSY_MESSAGE = "Too many replies and verdicts are being recorded at this moment; nothing was saved, please try again."
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a capture write that lost a race is sent again: bounded attempts, "full jitter" pauses.
+
+    A lost race is a `TransactionConflict` on a counter shard (send the same write again) or a verdict
+    that changed since it was read (re-read and plan again). Nothing was written by the losing attempt,
+    so retrying never counts twice; the pauses spread the retries so the same writers do not collide again.
+    """
+
+    attempts: int = 6
+    base_seconds: float = 0.02
+    cap_seconds: float = 0.5
+    retry_after_seconds: int = 1
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[float, float], float] = random.uniform
+
+    def pause(self, attempt: int) -> None:
+        """Before attempt `attempt + 1`: a uniform pause in [0, min(cap, base * 2**attempt)]."""
+        self.sleep(self.jitter(0.0, min(self.cap_seconds, self.base_seconds * 2**attempt)))
+
+    def busy(self) -> BusyError:
+        return BusyError(BUSY_MESSAGE, retry_after_seconds=self.retry_after_seconds)
+
+
+RETRY = RetryPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +80,28 @@ def _build_interaction(draft: NewInteraction, actor: str, now: datetime) -> Inte
     )
 
 
+def save_with_retry(store: Store, write: CaptureWrite) -> None:
+    """Write a new interaction (and its verdict); on a `TransactionConflict` send the same write again.
+
+    The write is fully planned before the first attempt, so a caller that paid for an LLM call does not
+    pay again. After `RETRY.attempts` lost races: `BusyError` (the API answers 503 with `Retry-After`).
+    """
+    policy = RETRY
+    for attempt in range(policy.attempts):
+        try:
+            store.save_capture(write)
+            return
+        except WriteConflictError:
+            logger.info("Capture write lost a race", extra={"attempt": attempt + 1})
+            if attempt + 1 < policy.attempts:
+                policy.pause(attempt)
+    raise policy.busy()
+
+
 def record_interaction(store: Store, draft: NewInteraction, *, actor: str, now: datetime) -> Interaction:
     """Store an interaction drafted elsewhere and count it on its day."""
     interaction = _build_interaction(draft, actor, now)
-    store.save_capture(CaptureWrite(interaction=interaction, is_new_interaction=True))
+    save_with_retry(store, CaptureWrite(interaction=interaction, is_new_interaction=True))
     return interaction
 
 
@@ -92,8 +140,14 @@ def record_feedback(
     now: datetime,
     queue: JobQueue | None = None,
 ) -> Feedback:
-    """Record (or change) the verdict on an interaction; counts move, never double."""
-    for _ in range(MAX_WRITE_ATTEMPTS):
+    """Record (or change) the verdict on an interaction; counts move, never double.
+
+    Every lost race re-reads and plans again (the verdict may have changed); one lost on a counter shard
+    also pauses first. Out of attempts: `BusyError` after a shard conflict, else `ConflictError`.
+    """
+    policy = RETRY
+    contended = False
+    for attempt in range(policy.attempts):
         record = store.get_record(interaction_id)
         if record is None:
             raise NotFoundError(f"No interaction with id {interaction_id!r}.")
@@ -102,10 +156,19 @@ def record_feedback(
         )
         try:
             store.save_capture(CaptureWrite(interaction=record.interaction, is_new_interaction=False, feedback=change))
+        except WriteConflictError:
+            contended = True
+            logger.info("Verdict write lost a race", extra={"attempt": attempt + 1})
+            if attempt + 1 < policy.attempts:
+                policy.pause(attempt)
+            continue
         except ConcurrentChangeError:
+            contended = False
             continue
         dispatch(store, queue, change.explain_job)
         return change.feedback
+    if contended:
+        raise policy.busy()
     raise ConflictError("The verdict was changed by someone else at the same moment; please try again.")
 
 
@@ -122,7 +185,7 @@ def record_feedback_log(
     """The seeds' one-call form: interaction and verdict stored together, atomically."""
     interaction = _build_interaction(draft, actor, now)
     change = plan_feedback(interaction, None, useful=useful, agent_reply=agent_reply, actor=actor, now=now)
-    store.save_capture(CaptureWrite(interaction=interaction, is_new_interaction=True, feedback=change))
+    save_with_retry(store, CaptureWrite(interaction=interaction, is_new_interaction=True, feedback=change))
     dispatch(store, queue, change.explain_job)
     return interaction, change.feedback
 

@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from replyloop import __version__
 from replyloop.domain.errors import (
+    BusyError,
     ConflictError,
     ForbiddenError,
     InvalidRequestError,
@@ -144,6 +145,15 @@ def conflict(error: ConflictError) -> Response:
 def storage_unavailable(error: StorageError) -> Response:
     logger.exception("Storage failed")
     return _error(HTTPStatus.SERVICE_UNAVAILABLE, "The service could not reach its data store; try again shortly.")
+
+
+@app.exception_handler(BusyError)
+def busy(error: BusyError) -> Response:
+    """Writes kept losing races for the same counters: nothing was stored; the client may send it again."""
+    logger.warning("Write contention", extra={"reason": str(error)})
+    response = _error(HTTPStatus.SERVICE_UNAVAILABLE, str(error))
+    response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
 
 
 @app.exception_handler(LlmUnavailableError)
