@@ -27,3 +27,7 @@ class StorageError(ReplyloopError):
 
 class LlmUnavailableError(ReplyloopError):
     """The model could not answer (after the SDK's retries); not the request's fault."""
+
+
+class LlmRefusedError(LlmUnavailableError):
+    """The model refused or could not finish this request: sending the same one again fails the same way."""
