@@ -171,3 +171,16 @@ def test_each_worker_may_send_to_its_own_dlq_and_knows_its_url():
         assert {"Ref": dlq} in variables.values(), name
         policies = [p["SQSSendMessagePolicy"]["QueueName"] for p in props["Policies"] if "SQSSendMessagePolicy" in p]
         assert {"Fn::GetAtt": [dlq, "QueueName"]} in policies, name
+
+
+@pytest.mark.parametrize("function", ["ApiFunction", "ExplainWorkerFunction", "CorrectWorkerFunction"])
+def test_a_fresh_invocation_gives_the_first_call_all_its_configured_attempts(function):
+    from replyloop.settings import LlmSettings
+
+    props = load_template(TEMPLATE)["Resources"][function]["Properties"]
+    settings = LlmSettings.model_validate(
+        {k: v for k, v in props["Environment"]["Variables"].items() if isinstance(v, str)}
+    )
+    configured = CallBudget(settings.timeout_seconds, settings.max_retries)
+    budget = fit(props["Timeout"] - settings.deadline_margin_seconds, settings.timeout_seconds, settings.max_retries)
+    assert budget == configured, function
