@@ -127,7 +127,8 @@ def handle_record(record: SQSRecord, lambda_context: LambdaContext | None = None
     llm = get_llm()
     if lambda_context is not None:
         deadline = Deadline(lambda_context.get_remaining_time_in_millis, get_llm_settings().deadline_margin_seconds)
-        # Checked when the record gets its thread: with more records than threads, later ones start late.
+        # Checked when the record gets its thread: late after a slow start, or behind others in a batch
+        # larger than RECORD_THREADS.
         left, needed = deadline.seconds_left(), load(DeadLetterSettings).min_job_seconds
         if left < needed:
             raise JobDeferredError(f"Not started: {left:.1f} s left in the invocation, a job needs {needed:g} s")
