@@ -16,9 +16,10 @@ class FakeContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
     aws_request_id: str = "req-1"
+    remaining_ms: int = 10_000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return self.remaining_ms
 
 
 def http_event(
@@ -85,8 +86,8 @@ class ApiResult:
     headers: dict[str, str]
 
 
-def call(handler: Any, event: dict[str, Any]) -> ApiResult:
-    response = handler(event, FakeContext())
+def call(handler: Any, event: dict[str, Any], context: Any = None) -> ApiResult:
+    response = handler(event, context or FakeContext())
     text = response.get("body") or ""
     try:
         parsed = json.loads(text) if text else None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, TypeVar
 
+from replyloop.domain.deadline import Deadline
 from replyloop.domain.entities import (
     DailyStats,
     Explanation,
@@ -176,6 +177,11 @@ Output = TypeVar("Output")
 class Llm(Protocol):
     @property
     def description(self) -> str: ...
+
+    def within(self, deadline: Deadline) -> Llm:
+        """The same model for one invocation: each call fits in what `deadline` has left, and one that
+        cannot is not started (`LlmUnavailableError`)."""
+        ...
 
     def complete(
         self,

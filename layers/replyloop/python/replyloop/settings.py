@@ -54,6 +54,16 @@ class IdempotencySettings(EnvModel):
     idempotency_table: str | None = Field(alias="IDEMPOTENCY_TABLE", default=None)
 
 
+class DeadLetterSettings(EnvModel):
+    """Each worker's own dead-letter queue, where it sends a job that can never succeed (with the reason);
+    unset, such a job is retried until the queue's maxReceiveCount moves it there."""
+
+    explain_dlq_url: str | None = Field(alias="EXPLAIN_DLQ_URL", default=None)
+    correct_dlq_url: str | None = Field(alias="CORRECT_DLQ_URL", default=None)
+    # A record is only started with this much of the invocation left; later ones are handed back to SQS.
+    min_job_seconds: float = Field(alias="JOB_MIN_SECONDS", default=5.0, ge=0)
+
+
 class ExecutionSettings(EnvModel):
     retrain_state_machine_arn: str = Field(alias="RETRAIN_STATE_MACHINE_ARN", min_length=1)
 
@@ -74,6 +84,10 @@ class LlmSettings(EnvModel):
     max_reply_tokens: int = Field(default=600, ge=16, alias="MAX_REPLY_TOKENS")
     timeout_seconds: float = Field(default=20.0, gt=0, alias="LLM_TIMEOUT_SECONDS")
     max_retries: int = Field(default=3, ge=0, le=10, alias="LLM_MAX_RETRIES")
+    # Within an invocation, calls are fitted to its remaining time less this margin (the work after them),
+    # and an attempt shorter than LLM_MIN_ATTEMPT_SECONDS is not started (adapters/llm.py, domain/deadline.py).
+    deadline_margin_seconds: float = Field(default=2.0, ge=0, alias="LLM_DEADLINE_MARGIN_SECONDS")
+    min_attempt_seconds: float = Field(default=3.0, gt=0, alias="LLM_MIN_ATTEMPT_SECONDS")
     prices_json: str | None = Field(default=None, alias="LLM_PRICES")
 
     @property
@@ -126,7 +140,7 @@ class ApiSettings(TableSettings, HttpSettings, QueueSettings, ExecutionSettings,
     """The api function: the table, both queues, the retrain state machine, the model."""
 
 
-class WorkerSettings(TableSettings, QueueSettings, IdempotencySettings, DraftingSettings):
+class WorkerSettings(TableSettings, QueueSettings, IdempotencySettings, DeadLetterSettings, DraftingSettings):
     """The explain and correct workers."""
 
 

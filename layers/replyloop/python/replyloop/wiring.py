@@ -17,6 +17,7 @@ from replyloop.domain.retrain import TrainerName
 from replyloop.domain.runs import FineTuneMethod
 from replyloop.ports import BatchApi, Llm, Outputs, Redactor, Trainer
 from replyloop.settings import (
+    DeadLetterSettings,
     ExecutionSettings,
     LlmSettings,
     QueueSettings,
@@ -27,6 +28,7 @@ from replyloop.settings import (
 )
 
 if TYPE_CHECKING:
+    from replyloop.adapters.dead_letters import SqsDeadLetters
     from replyloop.adapters.dynamodb import DynamoStore
     from replyloop.adapters.executions import StepFunctionsExecutions
     from replyloop.adapters.learning_store import DynamoJobFailures, DynamoLearningStore
@@ -109,6 +111,16 @@ def get_job_queue() -> SqsJobQueue:
     queues = load(QueueSettings)
     urls = {Step.EXPLAIN: queues.explain_queue_url, Step.WHY: queues.explain_queue_url}
     return SqsJobQueue({**urls, Step.CORRECT: queues.correct_queue_url})
+
+
+@cached
+def get_dead_letters() -> SqsDeadLetters:
+    """Each worker queue's DLQ, for the jobs a worker dead-letters at once (only the ones configured)."""
+    from replyloop.adapters.dead_letters import SqsDeadLetters, queue_name
+
+    queues, dead = load(QueueSettings), load(DeadLetterSettings)
+    pairs = ((queues.explain_queue_url, dead.explain_dlq_url), (queues.correct_queue_url, dead.correct_dlq_url))
+    return SqsDeadLetters({queue_name(source): dlq for source, dlq in pairs if dlq})
 
 
 @cached

@@ -8,18 +8,25 @@ Who drafts is one setting, `LLM_PROVIDER`:
 - `offline`: the built-in offline model (`replyloop.local.offline_model`), in-process, or at
   `OPENAI_BASE_URL` when the local stack serves it on loopback. Everything it writes says
   `replyloop-offline`.
-Retries (429, 5xx, timeouts) are the SDK's.
+Retries (429, 5xx, timeouts) are the SDK's. Within an invocation (`within(deadline)`), each call's
+per-attempt timeout and retry count are fitted into the time the invocation has left
+(`domain.deadline.fit_call`) and handed to the SDK per request (`client.with_options`); when not even
+one attempt fits, the call is not made (`LlmUnavailableError`: the api answers 503, a worker's record
+is retried) - rather than Lambda killing the invocation mid-call. A refusal is an `LlmRefusedError`:
+the same request would be refused again.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from replyloop.domain.errors import LlmUnavailableError
+from replyloop.domain.deadline import Deadline, fit_call
+from replyloop.domain.errors import LlmRefusedError, LlmUnavailableError
 from replyloop.domain.prompts import chat_body
 from replyloop.ports import Completion, Output
 from replyloop.settings import LlmSettings
@@ -30,6 +37,10 @@ if TYPE_CHECKING:
 
 OFFLINE = "offline"
 logger = logging.getLogger(__name__)
+# The SDK's backoff between retries (openai._constants; tests/unit/test_deadline.py checks they agree).
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+DEFAULT_MIN_ATTEMPT_SECONDS = 3.0
 
 
 class LlmConfigurationError(Exception):
@@ -43,10 +54,43 @@ class LlmConfigurationError(Exception):
 class OpenAILlm:
     """Chat completions through the openai SDK (any OpenAI-compatible server)."""
 
-    def __init__(self, client: openai.OpenAI, description: str) -> None:
+    def __init__(
+        self, client: openai.OpenAI, description: str, *, min_attempt_seconds: float = DEFAULT_MIN_ATTEMPT_SECONDS
+    ) -> None:
         self._client = client
         self._description = description
         self._no_logprobs: set[str] = set()
+        self._min_attempt_seconds = min_attempt_seconds
+        self._deadline: Deadline | None = None
+
+    def within(self, deadline: Deadline) -> OpenAILlm:
+        """This client for one invocation: every call made through it fits in what `deadline` has left."""
+        bound = copy.copy(self)  # shares the SDK client and what it learnt about models
+        bound._deadline = deadline
+        return bound
+
+    def _fitted(self) -> openai.OpenAI:
+        """The SDK client with this call's timeout and retries; refuses to start a call that cannot finish."""
+        if self._deadline is None:
+            return self._client
+        seconds_left = self._deadline.seconds_left()
+        budget = fit_call(
+            seconds_left,
+            timeout_seconds=_attempt_timeout(self._client.timeout),
+            max_retries=self._client.max_retries,
+            min_attempt_seconds=self._min_attempt_seconds,
+            initial_backoff=INITIAL_RETRY_DELAY,
+            max_backoff=MAX_RETRY_DELAY,
+        )
+        if budget is None:
+            raise LlmUnavailableError(
+                f"No time left for a model call ({seconds_left:.1f} s before the deadline); try again shortly."
+            )
+        if budget.timeout_seconds == self._client.timeout and budget.max_retries == self._client.max_retries:
+            return self._client
+        fitted = {"secondsLeft": round(seconds_left, 2), "timeout": budget.timeout_seconds}
+        logger.debug("Model call fitted to the deadline", extra={**fitted, "retries": budget.max_retries})
+        return self._client.with_options(timeout=budget.timeout_seconds, max_retries=budget.max_retries)
 
     @property
     def client(self) -> openai.OpenAI:
@@ -74,7 +118,7 @@ class OpenAILlm:
             response = self._create(messages, model, temperature, want_logprobs, n, max_tokens)
         except openai.BadRequestError as error:
             if not want_logprobs or "logprobs" not in str(error).lower():
-                raise LlmUnavailableError(f"The model refused the request: {error.message}") from error
+                raise LlmRefusedError(f"The model refused the request: {error.message}") from error
             # Reasoning models reject logprobs; remember, and let the caller fall back to sampling.
             self._no_logprobs.add(model)
             response = self._create(messages, model, temperature, False, n, max_tokens)
@@ -106,7 +150,7 @@ class OpenAILlm:
         max_tokens: int,
     ) -> Any:
         return _call(
-            self._client.chat.completions.create,
+            self._fitted().chat.completions.create,
             **chat_body(messages, model=model, temperature=temperature, logprobs=logprobs, n=n, max_tokens=max_tokens),
         )
 
@@ -118,19 +162,19 @@ class OpenAILlm:
 
         try:
             response = _call(
-                self._client.chat.completions.parse,
+                self._fitted().chat.completions.parse,
                 model=model,
                 messages=messages,
                 response_format=output,
                 temperature=temperature,
             )
         except openai.BadRequestError as error:
-            raise LlmUnavailableError(f"The model refused the request: {error.message}") from error
+            raise LlmRefusedError(f"The model refused the request: {error.message}") from error
         except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as error:
-            raise LlmUnavailableError(f"The model did not finish its answer: {error}") from error
+            raise LlmRefusedError(f"The model did not finish its answer: {error}") from error
         message = response.choices[0].message
         if message.refusal or message.parsed is None:
-            raise LlmUnavailableError(f"The model gave no {output.__name__}: {message.refusal or 'empty answer'}")
+            raise LlmRefusedError(f"The model gave no {output.__name__}: {message.refusal or 'empty answer'}")
         usage = response.usage
         return message.parsed, Completion(
             text=message.content or "",
@@ -153,6 +197,14 @@ def structured_body(
         "response_format": type_to_response_format_param(output),
         "temperature": temperature,
     }
+
+
+def _attempt_timeout(timeout: Any) -> float:
+    """The client's configured per-attempt timeout in seconds (a number, or an httpx Timeout's read timeout)."""
+    if isinstance(timeout, int | float):
+        return float(timeout)
+    read = getattr(timeout, "read", None)
+    return float(read) if isinstance(read, int | float) else 600.0  # the SDK's default
 
 
 def _call(operation: Callable[..., Any], **arguments: Any) -> Any:
@@ -205,7 +257,11 @@ def build_llm(settings: LlmSettings) -> OpenAILlm:
             timeout=settings.timeout_seconds,
             max_retries=settings.max_retries,
         )
-        llm = OpenAILlm(client, f"{settings.draft_model} at {settings.base_url or 'the OpenAI API'}")
+        llm = OpenAILlm(
+            client,
+            f"{settings.draft_model} at {settings.base_url or 'the OpenAI API'}",
+            min_attempt_seconds=settings.min_attempt_seconds,
+        )
     logger.info("Drafting with %s", llm.description)
     return llm
 
@@ -224,7 +280,7 @@ def _offline_llm(settings: LlmSettings) -> OpenAILlm:
             timeout=settings.timeout_seconds,
             max_retries=settings.max_retries,
         )
-        return OpenAILlm(client, f"{named} at {settings.base_url}")
+        return OpenAILlm(client, f"{named} at {settings.base_url}", min_attempt_seconds=settings.min_attempt_seconds)
     import httpx2
 
     client = openai.OpenAI(
@@ -233,4 +289,4 @@ def _offline_llm(settings: LlmSettings) -> OpenAILlm:
         http_client=httpx2.Client(transport=transport()),
         max_retries=0,
     )
-    return OpenAILlm(client, f"{named}, in process")
+    return OpenAILlm(client, f"{named}, in process", min_attempt_seconds=settings.min_attempt_seconds)

@@ -62,7 +62,8 @@ def dlq_list(stack_name: str | None) -> None:
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many to show.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of text.")
 def dlq_show(queue_name: str, stack_name: str | None, limit: int, as_json: bool) -> None:
-    """Each dead job: its message id, the job, how often it was tried, and its last error."""
+    """Each dead job: its message id, the job, how often it was tried, and its last error (or, for a job
+    that could never succeed, why its worker dead-lettered it at once)."""
     from replyloop.operations.dlq import peek
 
     connection = _connect(stack_name)
@@ -80,12 +81,16 @@ def dlq_show(queue_name: str, stack_name: str | None, limit: int, as_json: bool)
                         "body": message.body,
                         "receiveCount": message.receive_count,
                         "lastError": message.last_error,
+                        "reason": message.reason,
                     }
                 )
             )
             continue
         click.echo(f"{message.message_id}  tried {message.receive_count}x  job {message.body}")
-        click.echo(f"    last error: {message.last_error or '(none recorded)'}")
+        if message.reason:
+            click.echo(f"    dead-lettered at once: {message.reason}")
+        else:
+            click.echo(f"    last error: {message.last_error or '(none recorded)'}")
 
 
 @dlq.command("replay", short_help="Send every dead job back to its queue.")

@@ -35,3 +35,7 @@ class BusyError(StorageError):
     def __init__(self, message: str, retry_after_seconds: int = 1) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class LlmRefusedError(LlmUnavailableError):
+    """The model refused or could not finish this request: sending the same one again fails the same way."""

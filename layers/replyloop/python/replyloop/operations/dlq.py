@@ -4,6 +4,10 @@ Replay first asks SQS for its native redrive (StartMessageMoveTask). Where that 
 (moto, older regions) it copies: receive from the DLQ, send to the source queue, and only then delete
 from the DLQ - a message is never deleted before its copy is safely queued. Replaying twice is
 harmless: workers are idempotent on the job's business key, not on the SQS message id.
+
+A job that can never succeed (malformed, refused by the model) is dead-lettered by its worker at once,
+with the reason in the `DeadLetterReason` message attribute (`adapters/dead_letters.py`); `peek` reads
+it, and the copy replay drops those attributes so a replayed job does not carry an old reason.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from replyloop.adapters.dead_letters import MESSAGE_ID_ATTRIBUTE, REASON_ATTRIBUTE, SOURCE_ATTRIBUTE
 
 PEEK_VISIBILITY_SECONDS = 20
 MOVE_VISIBILITY_SECONDS = 60
@@ -37,6 +43,7 @@ class DeadMessage:
     receive_count: int
     sent_at: int
     last_error: str | None
+    reason: str | None = None  # why the worker dead-lettered it at once (None: it ran out of receives)
 
     @property
     def job(self) -> dict[str, Any] | None:
@@ -66,6 +73,7 @@ def peek(
             MaxNumberOfMessages=min(MAX_BATCH, limit - len(seen)),
             VisibilityTimeout=PEEK_VISIBILITY_SECONDS,
             AttributeNames=["All"],
+            MessageAttributeNames=[REASON_ATTRIBUTE],
         ).get("Messages", [])
         if not got:
             break
@@ -80,11 +88,17 @@ def peek(
                     receive_count=int(attributes.get("ApproximateReceiveCount", 0)),
                     sent_at=int(attributes.get("SentTimestamp", 0)),
                     last_error=last_error(message["MessageId"]),
+                    reason=_string_attribute(message, REASON_ATTRIBUTE),
                 ),
             )
     for handle in handles:
         sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=handle, VisibilityTimeout=0)
     return list(seen.values())
+
+
+def _string_attribute(message: dict[str, Any], name: str) -> str | None:
+    value = (message.get("MessageAttributes") or {}).get(name) or {}
+    return value.get("StringValue")
 
 
 def _native_move(sqs: Any, pair: QueuePair, progress: Callable[[int], None]) -> int | None:
@@ -125,7 +139,11 @@ def _copy_move(sqs: Any, pair: QueuePair, progress: Callable[[int], None]) -> in
         if not got:
             return moved
         for message in got:
-            attributes = message.get("MessageAttributes") or {}
+            attributes = {
+                name: value
+                for name, value in (message.get("MessageAttributes") or {}).items()
+                if name not in (REASON_ATTRIBUTE, SOURCE_ATTRIBUTE, MESSAGE_ID_ATTRIBUTE)
+            }
             sqs.send_message(
                 QueueUrl=pair.source_url,
                 MessageBody=message["Body"],

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
+from replyloop.domain.deadline import Deadline
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import current_principal, require_agent
 from replyloop.handlers.observability import metrics
@@ -26,11 +27,14 @@ router = APIGatewayHttpRouter()
     responses=api_responses(201, "The drafted reply, recorded as an interaction", 409, body=True),
 )
 def draft_reply(body: DraftReplyRequest) -> tuple[DraftReplyResponse, int]:
+    settings = get_llm_settings()
+    # Both model calls (the draft, then sampling for agreement) fit in what API Gateway's 30 s leave.
+    deadline = Deadline(router.lambda_context.get_remaining_time_in_millis, settings.deadline_margin_seconds)
     draft = assistant.draft_reply(
         get_store(),
         get_registry(),
-        get_llm(),
-        get_llm_settings(),
+        get_llm().within(deadline),
+        settings,
         assistant.DraftRequest(
             message=body.message,
             conversation_id=body.conversation_id,
