@@ -96,7 +96,10 @@ def start(
         err=True,
     )
     sys.stdout.flush()
-    stopped.wait()
+    # With a timeout: a process-directed signal may land on any thread, and only the main thread
+    # runs Python's handler; a wait without one can stay blocked with the Ctrl-C pending forever.
+    while not stopped.wait(timeout=0.2):
+        pass
     click.echo("Stopping ...", err=True)
     stack.stop()
     click.echo("Stopped.", err=True)
