@@ -42,6 +42,17 @@ def local_stack(tmp_path_factory) -> Iterator[dict[str, str]]:
 
 def start_stack(home: Path, *args: str, **extra_env: str) -> Iterator[dict[str, str]]:
     """`replyloop dev start` as a user runs it; yields its URL and environment, then stops it with Ctrl-C."""
+    process, info = launch_stack(home, *args, **extra_env)
+    stderr = info["stderr"]
+    yield info
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    assert any("Stopped." in line for line in stderr)
+    assert not (Path(home) / "local-stack.json").exists()
+
+
+def launch_stack(home: Path, *args: str, **extra_env: str) -> tuple[subprocess.Popen[str], dict]:
+    """Start `replyloop dev start --port 0` and wait for its ready line; the caller stops it."""
     env = {**os.environ, "REPLYLOOP_HOME": str(home), **extra_env}
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
@@ -64,11 +75,7 @@ def start_stack(home: Path, *args: str, **extra_env: str) -> Iterator[dict[str, 
     assert ready.startswith("replyloop is ready: API http://127.0.0.1:"), ready
     url = ready.split("API ", 1)[1].split()[0].removesuffix("/api")
     info = {"url": url, "home": str(home), "ready": ready, "env": json.dumps(env), "stderr": stderr}
-    yield info
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=30) == 0
-    assert any("Stopped." in line for line in stderr)
-    assert not (Path(home) / "local-stack.json").exists()
+    return process, info
 
 
 def request(url: str, method: str = "GET", body: object = None, token: str | None = None) -> tuple[int, object]:

@@ -80,6 +80,29 @@ def test_seed_registers_only_new_versions_and_activates_each():
     assert tally.versions == 1
 
 
+def test_seed_leaves_a_step_marked_not_to_activate_a_candidate():
+    api = FakeApi(
+        {
+            ("GET", "/api/versions"): versions(("v1", "inactive")),
+            ("POST", "/api/prompts/reply/versions"): {"version": 8},
+            ("POST", "/api/versions"): {},
+            ("POST", "/api/versions/v3/activate"): {},
+        }
+    )
+    tally = seed.SeedTally()
+    steps = [
+        {"tag": "v3", "prompt": {"text": "active"}, "description": "serves"},
+        {"tag": "v4", "prompt": {"text": "next"}, "description": "waits", "activate": False},
+    ]
+
+    seed.register_versions(api, steps, tally)
+
+    assert [body["versionTag"] for body in api.posted("/api/versions")] == ["v3", "v4"]
+    assert api.posted("/api/versions/v3/activate") == [None]
+    assert api.posted("/api/versions/v4/activate") == []
+    assert (tally.versions, tally.candidates) == (2, ["v4"])
+
+
 def test_seed_history_counts_verdicts_and_keeps_the_count_when_the_api_fails():
     sent: list[Any] = []
 

@@ -96,10 +96,20 @@ def start(
         err=True,
     )
     sys.stdout.flush()
-    stopped.wait()
+    # With a timeout: a process-directed signal may land on any thread, and only the main thread
+    # runs Python's handler; a wait without one can stay blocked with the Ctrl-C pending forever.
+    while not stopped.wait(timeout=0.2):
+        pass
     click.echo("Stopping ...", err=True)
     stack.stop()
     click.echo("Stopped.", err=True)
+    # Everything that holds state outside this process (DynamoDB Local, the state file) is stopped
+    # or removed. Exit now rather than let the interpreter tear the in-process AWS down object by
+    # object: that final garbage collection took seconds to minutes at 100% CPU after a long run,
+    # and a request or batch still running in a daemon thread has nothing left to finish against.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @dev.command(short_help="Print a bearer token for the local stack.")
@@ -165,12 +175,13 @@ def seed(url: str, count: int, days: int, random_seed: int, drafts: int) -> None
     """Load a realistic demo data set through the HTTP API (needs a running stack).
 
     Registers assistant versions v2 and v3 (each with a prompt version whose exemplars come from
-    agents' replies) and leaves v3 active; records history for v1-v3 over the window with mixed
+    agents' replies) and leaves v3 active, and registers v4 and leaves it a candidate (so
+    `replyloop stress-test` with no flags tests v4 against v3); records history for v1-v3 over the window with mixed
     verdicts, agents' own replies and customer messages containing personal data; then drafts a few
     replies live (low-confidence ones land on the review queue). Uses a local admin token: versions
     and backdated history (`createdAt`) are admin actions. Running it twice adds more history.
     """
-    from replyloop.local.seed import generate, live_messages, version_setup
+    from replyloop.local.seed import candidate_setup, generate, live_messages, version_setup
     from replyloop.local.tokens import issue_token
     from replyloop.operations.seed import SeedTally, draft_live, record_history, register_versions
 
@@ -178,7 +189,7 @@ def seed(url: str, count: int, days: int, random_seed: int, drafts: int) -> None
     requests = list(generate(count=count, days=days, seed=random_seed))
     tally = SeedTally()
     try:
-        register_versions(client, version_setup(random_seed), tally)
+        register_versions(client, [*version_setup(random_seed), *candidate_setup(random_seed)], tally)
         with click.progressbar(requests, label=f"Seeding {url}", file=sys.stderr) as bar:
             record_history(client, bar, tally)
         with click.progressbar(live_messages(drafts, random_seed), label="Drafting live", file=sys.stderr) as bar:
@@ -190,3 +201,5 @@ def seed(url: str, count: int, days: int, random_seed: int, drafts: int) -> None
         f"{tally.useful} useful, {tally.not_useful} not useful, {tally.without_verdict} without a verdict; "
         f"{tally.drafts} live drafts, {tally.snoozed} snoozed for review."
     )
+    if tally.candidates:
+        click.echo(f"Candidate version {', '.join(tally.candidates)} is registered: `replyloop stress-test` tests it.")

@@ -30,9 +30,14 @@ PACKAGE_LIB = Path(__file__).resolve().parents[5] / "tools/dynamodb-local/node_m
 # A small heap and the serial collector: a developer's laptop, two CPUs in CI, tables of thousands of items.
 JAVA_OPTIONS = ("-Xms32m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 READY_TIMEOUT = 30.0
-STOP_TIMEOUT = 5.0
-# Reads stdin until the parent (which holds the only write end) is gone, then ends its process group.
-WATCHDOG = "import os, signal, sys; sys.stdin.buffer.read(); os.killpg(0, signal.SIGTERM)"
+# SIGTERM, then SIGKILL after this long: it exits in ~0.5 s; Ctrl-C of the stack promises a few seconds.
+STOP_TIMEOUT = 2.0
+# Reads stdin until the parent (which holds the only write end) is gone, then ends its process group:
+# SIGTERM (which it ignores itself), then SIGKILL for a JVM that is still there STOP_TIMEOUT later.
+WATCHDOG = (
+    "import os, signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); sys.stdin.buffer.read(); "
+    "os.killpg(0, signal.SIGTERM); time.sleep({grace}); os.killpg(0, signal.SIGKILL)"
+)
 
 
 class DynamoDBLocalUnavailable(OSError):
@@ -135,7 +140,7 @@ class DynamoDBLocal:
             self.stop()
             raise DynamoDBLocalUnavailable(f"Could not run {self.java}: {error}") from error
         self._watchdog = subprocess.Popen(
-            [sys.executable, "-c", WATCHDOG],
+            [sys.executable, "-c", WATCHDOG.format(grace=STOP_TIMEOUT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             process_group=self._process.pid,
@@ -193,7 +198,7 @@ class DynamoDBLocal:
         return f"DynamoDB Local {self.version or '?'} at {self.endpoint} ({storage}; pid {self.pid})"
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """SIGTERM the process group (the JVM and its watchdog), SIGKILL it if the JVM lingers."""
+        """SIGTERM the process group (the JVM and its watchdog), SIGKILL it if the JVM lingers `timeout` s."""
         process, self._process = self._process, None
         if process is not None:
             for sent in (signal.SIGTERM, signal.SIGKILL):
@@ -209,6 +214,7 @@ class DynamoDBLocal:
             process.wait()
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None:
+            watchdog.kill()  # its work is done (it ignores the group's SIGTERM)
             if watchdog.stdin is not None:
                 watchdog.stdin.close()
             watchdog.wait()

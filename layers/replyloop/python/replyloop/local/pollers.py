@@ -137,10 +137,20 @@ class QueuePoller:
             try:
                 self.poll_once()
             except Exception:
+                if self._stop.is_set():
+                    break  # the stack is going away under the batch: nothing to report
                 self.on_error(traceback.format_exc())
                 self._stop.wait(1)
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Stop after the current receive (at most `wait_seconds`) or batch; returns at once."""
         self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
-            self._thread.join(timeout=self.wait_seconds + 5)
+            self._thread.join(timeout)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Request the stop and wait for it (default: one receive plus 5 s for a batch in flight)."""
+        self.request_stop()
+        self.join(self.wait_seconds + 5 if timeout is None else timeout)

@@ -137,7 +137,17 @@ OFF_SCRIPT = [
 PROMPT_NOTES = {
     "v2": "Added exemplars from agents' corrections for billing, shipping and refunds: apologise, act, give a date.",
     "v3": "Exemplars for every topic; replies name the concrete next step and when it happens.",
+    "v4": "Candidate: exemplars for every topic under a shorter instruction; not yet serving.",
 }
+PROMPT_TEXT = (
+    "You are a customer support assistant. Apologise once when something went wrong, "
+    "fix what you can right away, and say exactly what happens next and when. Be warm and "
+    "brief. Never invent policies, prices or order details you were not given."
+)
+CANDIDATE_PROMPT_TEXT = (
+    "You are a customer support assistant. Fix what you can now, say what happens next and when, "
+    "in a few warm sentences. Never invent policies, prices or order details."
+)
 
 
 def _exemplars(count: int, rng: random.Random) -> list[dict[str, str]]:
@@ -157,9 +167,7 @@ def version_setup(seed: int = 7) -> list[dict[str, Any]]:
             {
                 "tag": tag,
                 "prompt": {
-                    "text": "You are a customer support assistant. Apologise once when something went wrong, "
-                    "fix what you can right away, and say exactly what happens next and when. Be warm and "
-                    "brief. Never invent policies, prices or order details you were not given.",
+                    "text": PROMPT_TEXT,
                     "improvementNotes": PROMPT_NOTES[tag],
                     "exemplars": _exemplars(exemplar_count, rng),
                 },
@@ -167,6 +175,15 @@ def version_setup(seed: int = 7) -> list[dict[str, Any]]:
             }
         )
     return steps
+
+
+def candidate_setup(seed: int = 7) -> list[dict[str, Any]]:
+    """Assistant version v4, registered and left a candidate (`"activate": False`) for `replyloop stress-test`."""
+    rng = random.Random(seed + 2)
+    exemplars = _exemplars(len(SCENARIOS), rng)
+    rng.shuffle(exemplars)
+    prompt = {"text": CANDIDATE_PROMPT_TEXT, "improvementNotes": PROMPT_NOTES["v4"], "exemplars": exemplars}
+    return [{"tag": "v4", "prompt": prompt, "description": PROMPT_NOTES["v4"], "activate": False}]
 
 
 def live_messages(count: int, seed: int = 7) -> list[str]:

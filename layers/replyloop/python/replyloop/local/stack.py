@@ -16,6 +16,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import traceback
 import urllib.request
 from collections.abc import Callable
@@ -52,6 +53,10 @@ LLM_VARIABLES = (
     "LLM_MAX_RETRIES",
     "LLM_TIMEOUT_SECONDS",
 )
+# How often the stack's own HTTP servers look for a shutdown request (werkzeug's default is 0.5 s).
+POLL_INTERVAL = 0.1
+# Ctrl-C: how long each stage of stop() waits for its parts, all signalled at once (see stop()).
+STOP_STAGE_SECONDS = 2.0
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -93,7 +98,9 @@ class LocalStack:
     dynamodb_local: DynamoDBLocal | None = None
     _moto: Any = None
     _server: Any = None
+    _model_server: Any = None
     _pollers: list[Any] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
     _cleanup: ExitStack = field(default_factory=ExitStack)
     llm_description: str = ""
 
@@ -153,10 +160,8 @@ class LocalStack:
 
         from replyloop.local.offline_model import MODEL_NAME, wsgi_app
 
-        server = make_server(self.host, 0, wsgi_app, threaded=True)
-        threading.Thread(target=server.serve_forever, name="offline-model", daemon=True).start()
-        self._cleanup.callback(server.server_close)
-        self._cleanup.callback(server.shutdown)
+        server = self._model_server = make_server(self.host, 0, wsgi_app, threaded=True)
+        _serve(server, "offline-model")
         base_url = f"http://{self.host}:{server.server_port}/v1"
         # Named, and over real HTTP as the functions reach a model in AWS; the loopback URL is where it runs.
         os.environ.update(LLM_PROVIDER="offline", OPENAI_BASE_URL=base_url)
@@ -217,7 +222,7 @@ class LocalStack:
         )
         self._server = make_server(self.host, self.port, gateway, threaded=True)
         self.port = int(self._server.server_port)
-        threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True).start()
+        _serve(self._server, "gateway")
 
     def _start_state_machine_tasks(self) -> None:
         from replyloop.local.statemachines import lambda_seam
@@ -246,8 +251,7 @@ class LocalStack:
     def _start_schedules(self) -> None:
         """Invoke each function with a `rate(...)` schedule that often, as EventBridge would."""
         assert self.provisioned is not None
-        stop = threading.Event()
-        self._cleanup.callback(stop.set)
+        stop = self._stopping
         for schedule in self.provisioned.schedules:
 
             def tick(schedule: Any = schedule) -> None:
@@ -315,14 +319,23 @@ class LocalStack:
         return lines
 
     def stop(self) -> None:
+        """Stop everything within a few seconds: signal every part first, then wait for each, bounded.
+
+        Stage 1 asks the pollers and schedules to stop and shuts the gateway and the offline model
+        down, all at once; a batch or request still running gets STOP_STAGE_SECONDS and is then
+        left to its daemon thread (the process exits after stop, see `replyloop dev start`). Stage 2
+        stops DynamoDB Local (its process group: the JVM and its watchdog) and moto, at once.
+        """
+        self._stopping.set()
         for poller in self._pollers:
-            poller.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        self._cleanup.close()
+            poller.request_stop()
+        stage = [_http_stop(server) for server in (self._server, self._model_server) if server is not None]
+        stage += [poller.join for poller in self._pollers]
+        _run_at_once(stage, STOP_STAGE_SECONDS)
+        final = [self._cleanup.close]  # the state machine seam, then DynamoDB Local
         if self._moto is not None:
-            self._moto.stop()
+            final.append(self._moto.stop)
+        _run_at_once(final, STOP_STAGE_SECONDS + STOP_TIMEOUT_MARGIN)
         path = self._state_path()
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
@@ -330,3 +343,29 @@ class LocalStack:
                 path.unlink()
         except (OSError, ValueError):
             pass
+
+
+# DynamoDB Local gets its own SIGTERM grace (dynamodb_local.STOP_TIMEOUT) before SIGKILL; wait for it.
+STOP_TIMEOUT_MARGIN = 1.0
+
+
+def _serve(server: Any, name: str) -> None:
+    threading.Thread(target=server.serve_forever, args=(POLL_INTERVAL,), name=name, daemon=True).start()
+
+
+def _http_stop(server: Any) -> Callable[[], None]:
+    def stop() -> None:
+        server.shutdown()  # returns once serve_forever has seen the request (POLL_INTERVAL)
+        server.server_close()
+
+    return stop
+
+
+def _run_at_once(steps: list[Callable[[], None]], timeout: float) -> None:
+    """Run the steps in parallel daemon threads; wait at most `timeout` for all of them together."""
+    threads = [threading.Thread(target=step, name=f"stop-{index}", daemon=True) for index, step in enumerate(steps)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))

@@ -1,7 +1,8 @@
 """`replyloop dev seed`: load the demo data set (`local.seed`) into a stack through its HTTP API.
 
 Three steps, each its own function so the CLI can show progress between them: register the demo's
-assistant versions (those not there yet), record the backdated history, then draft a few replies live.
+assistant versions (those not there yet; the last one left a candidate, so `replyloop stress-test`
+has one to test), record the backdated history, then draft a few replies live.
 What has been done so far is kept in a `SeedTally`, so a run stopped by an API error can say how far
 it got.
 """
@@ -9,7 +10,7 @@ it got.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from replyloop.operations.api import Api
@@ -20,6 +21,7 @@ class SeedTally:
     """What a seed run has done so far; read it after an error, too."""
 
     versions: int = 0
+    candidates: list[str] = field(default_factory=list)  # registered here and left waiting as candidates
     interactions: int = 0
     useful: int = 0
     not_useful: int = 0
@@ -32,9 +34,10 @@ class SeedTally:
 
 
 def register_versions(api: Api, steps: Iterable[dict[str, Any]], tally: SeedTally) -> None:
-    """For each `local.seed.version_setup` step whose tag is new: a prompt version, the version, activated.
+    """For each step whose tag is new: a prompt version, the version, activated unless `"activate": False`.
 
-    Tags the stack already has are left as they are, so seeding twice registers nothing twice.
+    The steps are `local.seed.version_setup`'s (activated in turn) and `candidate_setup`'s (left a
+    candidate). Tags the stack already has are left as they are, so seeding twice registers nothing twice.
     """
     existing = {version["versionTag"] for version in api.get("/api/versions")["items"]}
     for step in steps:
@@ -45,7 +48,10 @@ def register_versions(api: Api, steps: Iterable[dict[str, Any]], tally: SeedTall
             "/api/versions",
             {"versionTag": step["tag"], "promptVersion": prompt["version"], "description": step["description"]},
         )
-        api.post(f"/api/versions/{step['tag']}/activate", None)
+        if step.get("activate", True):
+            api.post(f"/api/versions/{step['tag']}/activate", None)
+        else:
+            tally.candidates.append(step["tag"])
         tally.versions += 1
 
 
