@@ -42,10 +42,10 @@ def bench_stress_cli(report: Report, smoke: bool) -> None:
     """`replyloop stress-test --simulate N --concurrency C` on the offline model with latency L, vs N*2L/C."""
     # L = 0.5 s, near a real model's: each query also costs the api ~0.15 s of CPU in the stack's one
     # process (the openai SDK's request building and parsing, boto3), which 8 at a time must share.
-    queries, concurrency, latency = (80 if smoke else 1000), STRESS_CONCURRENCY, 0.5
+    queries, concurrency, latency = (48 if smoke else 1000), STRESS_CONCURRENCY, 0.5
     with LocalStack(REPLYLOOP_OFFLINE_LATENCY_MS=str(round(latency * 1000))) as stack:
         # Versions to compare (the seed registers v2 and v3); in smoke mode the seed is timed too, smaller.
-        count, drafts = (60, 0) if smoke else (1, 0)
+        count, drafts = (36, 0) if smoke else (1, 0)
         seed_seconds, summary = _seed(stack, count, drafts)
         if smoke:
             report(
