@@ -505,26 +505,25 @@ def bench_export(smoke: bool) -> None:
     # Phone-number detection makes an export ~150-800 rows/s on 2 CPUs (and tracemalloc triples that),
     # so the sizes stay at 10x apart but small enough for `make test`; the ratio is what counts.
     small, large = (200, 2_000) if smoke else (1_000, 10_000)
-    runs = 1 if smoke else 2
-    # Warm up at the large size, untraced: imports, phone metadata per region, regexes and CPython's
-    # object free lists (which tracemalloc counts as live while they hold traced blocks) fill before any
-    # measurement. They keep settling for a few runs, so at full size each size is measured twice,
-    # interleaved, and the lower peak counts: what is left is what the export itself holds. The warm-up
-    # is also the throughput figure (tracemalloc slows Python down).
-    _, seconds, examples = _export_run(large, traced=False)
-    if not smoke:
-        _export_run(large, traced=False)
+    # Warm up at the large size: imports, phone metadata per region, regexes and CPython's object free
+    # lists (which tracemalloc counts as live while they hold traced blocks) fill before any measurement.
+    # They keep settling for a few runs, so each size is measured twice, interleaved, and the lower
+    # peak counts: what is left is what the export itself holds. (One untraced warm-up instead read
+    # 2.25x at smoke size.)
+    _export_run(large)
+    _export_run(large)
     peaks: dict[int, list[int]] = {small: [], large: []}
-    for _ in range(runs):
+    for _ in range(2):
         for size in (small, large):
             peaks[size].append(_export_run(size)[0])
     peak_small, peak_large = min(peaks[small]), min(peaks[large])
+    _, seconds, examples = _export_run(large, traced=False)  # tracemalloc slows Python down: time it untraced
     report(
         "export memory",
         peak_large / peak_small,
         1.2,
         f"peak {peak_large / 1e6:.2f} MB at {large:,} rows vs {peak_small / 1e6:.2f} MB at {small:,} "
-        f"(tracemalloc, {'lower of two runs each' if runs == 2 else 'one run each'})",
+        "(tracemalloc, lower of two runs each)",
         "rows, provenance and duplicate digests stream to disk; what remains is CPython's free lists and "
         "phonenumbers' per-region metadata, which stop growing after warm-up",
     )
