@@ -147,7 +147,7 @@ class LocalStack:
             raise RuntimeError(f"unexpected first line from the local stack: {self.ready!r}")
         self.start_seconds = time.perf_counter() - started
         self.url = self.ready.split("API ", 1)[1].split()[0].removesuffix("/api")
-        self.tables = self.ready.split("tables ", 1)[1].split(" (")[0] if "tables " in self.ready else "?"
+        self.tables = self.ready.split("tables ", 1)[1].split(" at ")[0] if "tables " in self.ready else "?"
         return self
 
     def replyloop(self, *args: str, timeout: float = 1800) -> tuple[float, subprocess.CompletedProcess[str]]:
