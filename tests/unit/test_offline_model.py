@@ -327,3 +327,19 @@ def test_a_batch_refuses_files_and_endpoints_it_cannot_run():
         sdk.batches.retrieve("batch_missing")
     with pytest.raises(openai.NotFoundError):
         sdk.files.content("file-missing")
+
+
+def test_a_latency_knob_delays_each_chat_completion_and_defaults_to_none(monkeypatch: pytest.MonkeyPatch):
+    from replyloop.local.offline_model import server
+
+    slept: list[float] = []
+    monkeypatch.setattr(server.time, "sleep", slept.append)
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    monkeypatch.delenv(server.LATENCY_VARIABLE, raising=False)
+    assert offline_model.handle("POST", "/v1/chat/completions", body)[0] == 200
+    assert slept == []
+    monkeypatch.setenv(server.LATENCY_VARIABLE, "250")
+    assert offline_model.handle("POST", "/v1/chat/completions", body)[0] == 200
+    assert slept == [0.25]
+    monkeypatch.setenv(server.LATENCY_VARIABLE, "soon")
+    assert server.latency_seconds() == 0.0

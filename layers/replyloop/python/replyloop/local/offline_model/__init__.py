@@ -17,7 +17,8 @@ configured answers and support neither logprobs nor answering from the prompt's 
 
 It is transport-agnostic (`server`): `handle()` maps (method, path, JSON body) to (status, JSON);
 `transport()` serves it in-process to the openai SDK (whose HTTP client is httpx2) and `wsgi_app`
-serves it on loopback.
+serves it on loopback. `$REPLYLOOP_OFFLINE_LATENCY_MS` makes each chat completion wait that long
+first (default 0), so benchmarks can give it a real model's latency.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from typing import Any
 
 import httpx2
@@ -13,6 +15,18 @@ from replyloop.local.offline_model.drafting import MODEL_NAME
 from replyloop.local.offline_model.files import file_request, parse_multipart, upload_file
 from replyloop.local.offline_model.fine_tuning import create_job, job_request, list_jobs
 from replyloop.local.offline_model.state import Payload, api_error
+
+# Milliseconds each chat completion waits before answering, as a real model's latency would (default 0).
+# Read per request, so a stack started with it set (e.g. by the stress-test benchmark) has it.
+LATENCY_VARIABLE = "REPLYLOOP_OFFLINE_LATENCY_MS"
+
+
+def latency_seconds() -> float:
+    """`$REPLYLOOP_OFFLINE_LATENCY_MS` in seconds; unset, empty or not a non-negative number: 0."""
+    try:
+        return max(0.0, float(os.environ.get(LATENCY_VARIABLE) or 0) / 1000)
+    except ValueError:
+        return 0.0
 
 
 def handle(  # noqa: PLR0911 - one return per route
@@ -31,6 +45,9 @@ def handle(  # noqa: PLR0911 - one return per route
     if method == "POST" and route == "/chat/completions":
         if not isinstance(body, dict):
             return api_error(400, "The body must be a JSON object")
+        delay = latency_seconds()
+        if delay:
+            time.sleep(delay)  # releases the GIL: concurrent requests wait side by side, as at a real model
         return chat.chat_completion(body)
     if method == "POST" and route == "/files":
         if not content_type.startswith("multipart/form-data"):
