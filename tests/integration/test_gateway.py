@@ -184,3 +184,25 @@ def test_an_unbuilt_console_says_how_to_build_it(stack, replyloop_home, tmp_path
     response = client.get("/")
     assert response.status_code == 404
     assert "make console" in response.get_data(as_text=True)
+
+
+def test_each_api_instance_routes_through_its_own_routers(stack):
+    """Concurrent events run in separate instances of the api's handler modules; its routers, imported on
+    first use, must be the instance's own: a shared router reads another event's request."""
+    import inspect
+    import sys
+
+    from replyloop.handlers.api import include_all
+    from replyloop.local.gateway import _fresh_instance
+
+    spec = stack.functions["ApiFunction"]
+    spec.entry_point()
+    include_all()  # the first instance's routers
+    original = sys.modules["replyloop.handlers.api.stress"]
+    fresh = inspect.unwrap(_fresh_instance(spec, 99)).__globals__
+    assert fresh["app"] is not sys.modules["replyloop.handlers.api"].app
+    routes = [*fresh["app"]._static_routes, *fresh["app"]._dynamic_routes]
+    stress_routes = [route for route in routes if route.func.__module__ == "replyloop.handlers.api.stress"]
+    assert stress_routes, "the instance has every router"
+    assert all(route.func.__globals__ is not original.__dict__ for route in stress_routes)
+    assert sys.modules["replyloop.handlers.api.stress"] is original  # the first instance's modules stay

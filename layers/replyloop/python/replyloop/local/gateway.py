@@ -149,7 +149,13 @@ def _fresh_instance(spec: FunctionSpec, serial: int) -> Callable[..., Any]:
             del sys.modules[name]
         try:
             copy = FunctionSpec(spec.logical_id, spec.code_dir, spec.handler, spec.environment, spec.timeout)
-            return copy.entry_point(module_name=f"replyloop_function_{spec.logical_id}_{serial}")
+            entry = copy.entry_point(module_name=f"replyloop_function_{spec.logical_id}_{serial}")
+            # The api includes its routers on first use, importing them then: do it now, while this
+            # instance's own modules are the ones imported, or it would share the first instance's.
+            api = sys.modules.get(f"{ISOLATED_PACKAGE}.api")
+            if api is not None and hasattr(api, "include_all"):
+                api.include_all()
+            return entry
         finally:
             for name in [name for name in sys.modules if isolated(name)]:
                 del sys.modules[name]
