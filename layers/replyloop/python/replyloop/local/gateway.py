@@ -119,6 +119,8 @@ class FunctionRunner:
     def _acquire(self, spec: FunctionSpec) -> tuple[int, tuple[int, Callable[..., Any]]]:
         with _IMPORT_LOCK:
             first = spec.entry_point()
+            if id(first) not in self._created:
+                _load_lazy_parts()
         key = id(first)
         with self._guard:
             if key not in self._created:
@@ -137,6 +139,15 @@ class FunctionRunner:
             raise
 
 
+def _load_lazy_parts() -> None:
+    """Import now what a handler would import on first use (the api's routers), under the import lock:
+    an instance must use its own modules, and a request importing while another instance is being
+    imported (sys.modules briefly without the originals) could pick up that instance's copies."""
+    api = sys.modules.get(f"{ISOLATED_PACKAGE}.api")
+    if api is not None and hasattr(api, "include_all"):
+        api.include_all()
+
+
 def _fresh_instance(spec: FunctionSpec, serial: int) -> Callable[..., Any]:
     """Import the function's module and `replyloop.handlers.*` again, leaving sys.modules as it was."""
 
@@ -150,11 +161,7 @@ def _fresh_instance(spec: FunctionSpec, serial: int) -> Callable[..., Any]:
         try:
             copy = FunctionSpec(spec.logical_id, spec.code_dir, spec.handler, spec.environment, spec.timeout)
             entry = copy.entry_point(module_name=f"replyloop_function_{spec.logical_id}_{serial}")
-            # The api includes its routers on first use, importing them then: do it now, while this
-            # instance's own modules are the ones imported, or it would share the first instance's.
-            api = sys.modules.get(f"{ISOLATED_PACKAGE}.api")
-            if api is not None and hasattr(api, "include_all"):
-                api.include_all()
+            _load_lazy_parts()
             return entry
         finally:
             for name in [name for name in sys.modules if isolated(name)]:
