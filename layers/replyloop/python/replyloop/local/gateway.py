@@ -12,6 +12,7 @@ AWS) and `POST /local/dev-token`, the dev sign-in that takes the Cognito hosted 
 from __future__ import annotations
 
 import base64
+import contextlib
 import heapq
 import itertools
 import json
@@ -111,7 +112,12 @@ class FunctionRunner:
         with self._limits[function]:
             key, instance = self._acquire(spec)
             try:
-                return instance[1](event, LambdaContext(function_name=function, timeout_seconds=spec.timeout))
+                # Powertools' event handler keeps the request it resolves on its base class
+                # (`BaseRouter.current_event`), for the whole process: two HTTP events resolved at once
+                # in one process read each other's request, whatever instance runs them. Lambda never
+                # does that; here HTTP events take turns (workers, schedules and tasks stay concurrent).
+                with _HTTP_EVENTS if _is_http_event(event) else contextlib.nullcontext():
+                    return instance[1](event, LambdaContext(function_name=function, timeout_seconds=spec.timeout))
             finally:
                 with self._guard:
                     heapq.heappush(self._idle[key], instance)
@@ -137,6 +143,14 @@ class FunctionRunner:
             with self._guard:
                 self._created[key] -= 1
             raise
+
+
+_HTTP_EVENTS = threading.Lock()
+
+
+def _is_http_event(event: Any) -> bool:
+    """An API Gateway HTTP API (payload 2.0) event, the kind Powertools' resolver handles."""
+    return isinstance(event, dict) and "routeKey" in event and "rawPath" in event
 
 
 def _load_lazy_parts() -> None:
