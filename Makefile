@@ -59,9 +59,9 @@ chromium: ## Make sure a Chromium for the browser tests exists (installs Debian'
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "The browser tests need Chromium: install it (sudo apt-get install chromium) or set CHROMIUM=/path/to/chrome."; exit 1; fi
 
-test: setup lint typecheck validate $(CONSOLE) $(DYNAMODB_LOCAL) chromium ## Lint, type-check, validate the template, run every test (browser tests too), smoke the benchmarks
-	$(BIN)/pytest
+test: setup lint typecheck validate $(CONSOLE) $(DYNAMODB_LOCAL) chromium ## Lint, type-check, validate the template, smoke the benchmarks (fails fast), run every test (browser tests too)
 	$(BIN)/python bench/run.py --smoke
+	$(BIN)/pytest
 
 bench: $(STAMP) $(DYNAMODB_LOCAL) ## Benchmarks at full size (minutes): ratios against baselines measured in the same run
 	$(BIN)/python bench/run.py --json bench/results.json

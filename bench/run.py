@@ -358,12 +358,16 @@ def bench_analytics(smoke: bool) -> None:
 class SlowLlm:
     """An LLM that takes `latency` seconds per call (answers from the offline model)."""
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, inner: Any = None) -> None:
         from replyloop.adapters.llm import LlmSettings, build_llm
 
-        self.inner = build_llm(LlmSettings(LLM_PROVIDER="offline"))
+        self.inner = inner or build_llm(LlmSettings(LLM_PROVIDER="offline"))
         self.latency = latency
         self.description = "slow"
+
+    def within(self, deadline: Any) -> SlowLlm:
+        """The worker fits each call into its invocation (the `Llm` port); the latency stays."""
+        return SlowLlm(self.latency, self.inner.within(deadline))
 
     def complete(self, *args: Any, **kwargs: Any) -> Any:
         time.sleep(self.latency)
