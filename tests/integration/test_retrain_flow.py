@@ -32,16 +32,22 @@ def flow():
             patch.setenv(key, value)
         clear_all()
         runner = FunctionRunner(provisioned.functions)
+        RUNNER[:] = [runner]
         with lambda_seam(provisioned.lambda_names, runner.invoke):
             seed()
             yield provisioned
+        RUNNER.clear()
         clear_all()
 
 
-def admin(method: str, path: str, **kwargs: Any) -> ApiResult:
-    from replyloop.handlers.api import lambda_handler
+RUNNER: list[FunctionRunner] = []
 
-    return call(lambda_handler, http_event(method, path, groups="[admin]", **kwargs))
+
+def admin(method: str, path: str, **kwargs: Any) -> ApiResult:
+    """Through the function runner, as API Gateway would: the state machine's tasks run in the same
+    runner at the same time, and it keeps each instance's modules to itself."""
+    (runner,) = RUNNER
+    return call(lambda event, _: runner.invoke("ApiFunction", event), http_event(method, path, groups="[admin]", **kwargs))
 
 
 def seed(count: int = 240) -> None:
@@ -135,14 +141,14 @@ def test_a_candidate_that_does_not_win_by_the_margin_is_not_promoted(flow):
 
 
 def test_a_trainer_that_raises_fails_the_run_with_its_error(flow, monkeypatch):
-    from replyloop.adapters.trainers import TrainerError
-    from replyloop.handlers import retrain as handler
+    from replyloop.adapters.trainers import PromptTrainer, TrainerError
 
-    class Broken:
-        def start(self, context):
-            raise TrainerError("the trainer is out of order")
+    def broken(self, context):
+        raise TrainerError("the trainer is out of order")
 
-    monkeypatch.setattr(handler, "trainer_for", lambda name, method: Broken())
+    # Patched on the adapter, which every instance of the retrain function shares (the local stack
+    # imports `replyloop.handlers.*` afresh per concurrent instance, so a patch there may not be seen).
+    monkeypatch.setattr(PromptTrainer, "start", broken)
     view = run({"minNotUseful": 0})
     assert view["status"] == "failed"
     assert view["reason"] == "TrainerError: the trainer is out of order"
@@ -179,9 +185,9 @@ def test_a_fine_tuned_candidate_is_registered_with_its_job(flow):
 
 
 def test_runs_are_admin_only_and_listed_newest_first(flow):
-    from replyloop.handlers.api import lambda_handler
-
-    refused = call(lambda_handler, http_event("POST", "/api/retrain-runs", body={}, groups="[agent]"))
+    (runner,) = RUNNER
+    event = http_event("POST", "/api/retrain-runs", body={}, groups="[agent]")
+    refused = call(lambda event, _: runner.invoke("ApiFunction", event), event)
     assert refused.status == 403
     assert admin("POST", "/api/retrain-runs", body={"trainer": "magic"}).status == 422
     first, second = run({"minNotUseful": 1_000_000}), run({"minNotUseful": 1_000_000})
