@@ -47,7 +47,8 @@ def admin(method: str, path: str, **kwargs: Any) -> ApiResult:
     """Through the function runner, as API Gateway would: the state machine's tasks run in the same
     runner at the same time, and it keeps each instance's modules to itself."""
     (runner,) = RUNNER
-    return call(lambda event, _: runner.invoke("ApiFunction", event), http_event(method, path, groups="[admin]", **kwargs))
+    event = http_event(method, path, groups="[admin]", **kwargs)
+    return call(lambda event, _: runner.invoke("ApiFunction", event), event)
 
 
 def seed(count: int = 240) -> None:
