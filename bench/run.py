@@ -450,10 +450,7 @@ class SyntheticFailures:
     def __init__(self, count: int) -> None:
         self.count = count
 
-    def not_useful_by_version(self, start: date, end: date) -> dict[str, int]:
-        return {"v1": self.count}
-
-    def failed(self, versions: list[str], start: date, end: date) -> Any:
+    def failed(self, start: date, end: date, version: str | None = None) -> Any:
         import random
 
         from replyloop.domain.training import FailedReply
@@ -471,6 +468,7 @@ class SyntheticFailures:
                 failure_category=scenario.topic,
                 explanation="The reply was too generic.",
                 score_gain=None,
+                topic=scenario.topic,
             )
 
 

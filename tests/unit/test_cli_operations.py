@@ -139,14 +139,14 @@ def test_seed_live_drafts_count_the_snoozed_ones():
 # Export set-up
 
 
-def export_api(by_version: dict[str, int]) -> FakeApi:
+def export_api(by_version: dict[str | None, int]) -> FakeApi:
     return FakeApi(
         {
             ("GET", "/api/versions"): versions(("v1", "inactive"), ("v2", "active")),
             ("GET", "/api/prompts/reply/versions"): {
                 "items": [{"name": "reply", "version": n, "text": f"prompt {n}"} for n in (1, 2)]
             },
-            ("GET", "/api/feedback/analytics"): lambda params: {"notUsefulCount": by_version[params["version"]]},
+            ("GET", "/api/feedback/analytics"): lambda params: {"notUsefulCount": by_version[params.get("version")]},
         }
     )
 
@@ -156,10 +156,12 @@ def test_export_uses_the_active_versions_prompt():
     assert (prompt.name, prompt.version, prompt.text) == ("reply", 2, "prompt 2")
 
 
-def test_export_plan_expects_the_rows_of_the_versions_it_selects():
-    plan = export.plan_export(export_api({"v1": 9, "v2": 5}), ExportOptions(min_not_useful=5), NOW)
-    assert plan.expected_rows == 9  # v2's 5 is not more than 5
+def test_export_plan_expects_every_not_useful_verdict_of_the_window_or_of_one_version():
+    counts = {None: 14, "v1": 9, "v2": 5}
+    plan = export.plan_export(export_api(counts), ExportOptions(min_not_useful=5), NOW)
+    assert plan.expected_rows == 14  # every source: topics are selected after reading
     assert plan.prompt.version == 2
+    assert export.plan_export(export_api(counts), ExportOptions(version="v2"), NOW).expected_rows == 5
 
 
 def test_export_without_an_active_version_says_so():

@@ -20,6 +20,7 @@ from replyloop.domain.entities import (
     InteractionRecord,
     Page,
     ReplayRow,
+    TrainingReview,
     Verdict,
     WhyThisReply,
 )
@@ -117,6 +118,20 @@ class LearningStore(Store, Protocol):
     def leaderboard(
         self, category: str | None, start: date | None, end: date | None, limit: int
     ) -> list[Improvement]: ...
+
+
+class TrainingReviews(Protocol):
+    """Which "not useful" verdicts' replies a reviewer let train (docs/data-model.md)."""
+
+    def list_examples(
+        self, status: str, topic: str | None, limit: int, cursor: str | None
+    ) -> tuple[list[str], str | None]:
+        """Interaction ids of training examples with this review status, newest first, and the next cursor."""
+        ...
+
+    def save_review(self, review: TrainingReview) -> bool:
+        """False when the verdict changed since `review.revision` (nothing written)."""
+        ...
 
 
 class JobFailures(Protocol):
@@ -251,6 +266,10 @@ class RetrainRuns(Protocol):
         """The run's final status; a finished run is never changed again (first finish wins)."""
         ...
 
+    def await_approval(self, run_id: str, task_token: str, now: datetime) -> None:
+        """A running run that passed its gate now waits for a person, with the state machine's task token."""
+        ...
+
 
 class StressLog(Protocol):
     def create_run(self, run: NewStressRun, now: datetime) -> StressRun: ...
@@ -289,6 +308,12 @@ class Executions(Protocol):
 
     def state(self, execution_arn: str) -> ExecutionState: ...
 
+    def resume(self, task_token: str, output: Mapping[str, Any]) -> None:
+        """Hand a waiting task (`.waitForTaskToken`) its result.
+
+        A token that is no longer waited on (expired, already decided) is a ConflictError."""
+        ...
+
 
 class Trainer(Protocol):
     name: TrainerName
@@ -303,9 +328,10 @@ class Trainers(Protocol):
 
 
 class FailedSource(Protocol):
-    def not_useful_by_version(self, start: date, end: date) -> dict[str, int]: ...
-
-    def failed(self, versions: list[str], start: date, end: date) -> Iterator[FailedReply]: ...
+    def failed(self, start: date, end: date, version: str | None = None) -> Iterator[FailedReply]:
+        """Every "not useful" verdict of the window (one version's only, when named), with what the
+        training policy decided about it (`FailedReply.excluded_reason`)."""
+        ...
 
 
 class Redactor(Protocol):

@@ -16,7 +16,7 @@ from typing import Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from replyloop.caches import register
-from replyloop.domain.retrain import TrainerName
+from replyloop.domain.retrain import PromotionPolicy, TrainerName
 
 DEFAULT_PRICES = {  # USD per million tokens: [input, output]
     "gpt-4o-mini": [0.15, 0.60],
@@ -110,7 +110,12 @@ class RetrainSettings(EnvModel):
     lookback_days: int = Field(default=30, ge=1, le=366, alias="RETRAIN_LOOKBACK_DAYS")
     min_not_useful: int = Field(default=5, ge=0, alias="RETRAIN_MIN_NOT_USEFUL")
     validation_share: float = Field(default=0.2, ge=0, lt=1, alias="RETRAIN_VALIDATION_SHARE")
-    eval_cases: int = Field(default=20, ge=1, le=200, alias="RETRAIN_EVAL_CASES")
+    holdout_share: float = Field(default=0.25, gt=0, lt=1, alias="RETRAIN_HOLDOUT_SHARE")
+    eval_cases: int = Field(default=100, ge=1, le=200, alias="RETRAIN_EVAL_CASES")
+    min_eval_cases: int = Field(default=30, ge=1, le=200, alias="RETRAIN_MIN_EVAL_CASES")
+    promotion: PromotionPolicy = Field(default=PromotionPolicy.APPROVE, alias="PROMOTION_POLICY")
+    training_policy: Literal["reviewed", "judged"] = Field(default="reviewed", alias="TRAINING_POLICY")
+    approval_timeout_seconds: int = Field(default=7 * 86400, ge=1, le=21 * 86400, alias="APPROVAL_TIMEOUT_SECONDS")
     margin: float = Field(default=0.5, ge=0, alias="RETRAIN_PROMOTION_MARGIN")
     max_loss_share: float = Field(default=0.3, ge=0, le=1, alias="RETRAIN_MAX_LOSS_SHARE")
     poll_seconds: int = Field(default=300, ge=1, le=3600, alias="RETRAIN_POLL_SECONDS")

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from replyloop.adapters.registry import DynamoRegistry
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
     from replyloop.adapters.stress_log import DynamoStressLog
+    from replyloop.adapters.training_reviews import DynamoTrainingReviews
 
 
 def utc_now() -> datetime:
@@ -99,6 +100,13 @@ def get_retrain_runs() -> DynamoRetrainRuns:
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
 
     return DynamoRetrainRuns(load(TableSettings).table_name)
+
+
+@cached
+def get_training_reviews() -> DynamoTrainingReviews:
+    from replyloop.adapters.training_reviews import DynamoTrainingReviews
+
+    return DynamoTrainingReviews(load(TableSettings).table_name)
 
 
 # -- SQS, Step Functions, S3 ------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from replyloop.adapters.learning_items import (
 )
 from replyloop.adapters.storage import ConditionFailed
 from replyloop.adapters.table import DynamoTable
+from replyloop.adapters.training_reviews import examples_partition, review_from_item
 from replyloop.domain.analytics import interaction_counters
 from replyloop.domain.entities import (
     DailyStats,
@@ -78,6 +79,7 @@ class DynamoStore(DynamoTable):
             explanation=explanation_from_item(by_sk["EXPLANATION"]) if "EXPLANATION" in by_sk else None,
             why=why_from_item(by_sk["WHY"]) if "WHY" in by_sk else None,
             improvement=improvement_from_item(by_sk["IMPROVEMENT"]) if "IMPROVEMENT" in by_sk else None,
+            review=review_from_item(by_sk["REVIEW"]) if "REVIEW" in by_sk else None,
         )
 
     def list_replay(self, query: ReplayQuery) -> Page:
@@ -289,7 +291,11 @@ class DynamoStore(DynamoTable):
                             "prompt": example.prompt,
                             "completion": example.completion,
                             "assistantVersion": interaction.assistant_version,
-                            "gsi1pk": "TRAINING_EXAMPLE",
+                            "topic": interaction.topic,
+                            "submittedBy": change.feedback.submitted_by,
+                            "revision": change.feedback.revision,
+                            # A new verdict needs a new review, unless its author is a reviewer.
+                            "gsi1pk": examples_partition("approved" if change.feedback.by_reviewer else "pending"),
                             INDEX_SORT_KEY: sort_key,
                         },
                     }

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from replyloop.domain.errors import StorageError
+from replyloop.domain.errors import ConflictError, StorageError
 from replyloop.ports import ExecutionState
 
 
@@ -35,3 +35,14 @@ class StepFunctionsExecutions:
             raise StorageError("Step Functions did not answer; try again shortly.") from error
         cause = " ".join(str(described.get(key) or "") for key in ("error", "cause")).strip()
         return ExecutionState(str(described["status"]), cause)
+
+    def resume(self, task_token: str, output: Mapping[str, Any]) -> None:
+        try:
+            self._client.send_task_success(taskToken=task_token, output=json.dumps(output))
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in ("TaskDoesNotExist", "TaskTimedOut", "InvalidToken"):
+                raise ConflictError("The run is no longer waiting for approval (it expired or was decided).") from error
+            raise StorageError("Step Functions did not answer; try again shortly.") from error
+        except BotoCoreError as error:
+            raise StorageError("Step Functions did not answer; try again shortly.") from error

@@ -113,6 +113,7 @@ def feedback_item(interaction: Interaction, feedback: Feedback) -> dict[str, Any
             "agentReply": feedback.agent_reply,
             "submittedAt": format_timestamp(feedback.submitted_at),
             "submittedBy": feedback.submitted_by,
+            "submittedByReviewer": feedback.by_reviewer or None,
             "revision": feedback.revision,
             "gsi1pk": "FEEDBACK",
             "gsi2pk": f"FEEDBACK#{verdict}",
@@ -132,6 +133,7 @@ def feedback_from_item(item: Mapping[str, Any]) -> Feedback:
         submitted_at=parse_timestamp(str(item["submittedAt"])),
         submitted_by=str(item.get("submittedBy", "unknown")),
         revision=int(item["revision"]),
+        by_reviewer=bool(item.get("submittedByReviewer", False)),
     )
 
 

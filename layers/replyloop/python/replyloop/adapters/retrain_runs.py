@@ -93,6 +93,20 @@ class DynamoRetrainRuns(RunLog):
         fields: dict[FieldPath, Any] = {"status": status.value, "reason": reason, "finishedAt": format_timestamp(now)}
         if self._update(run_id, fields, only_if={"status": RunStatus.RUNNING.value}):
             return
+        if self._update(run_id, fields, only_if={"status": RunStatus.AWAITING_APPROVAL.value}):
+            return
         current = self.get(run_id).status  # NotFoundError when there is no such run
         if current is not status:
+            raise ConflictError(f"Retrain run {run_id!r} already finished as {current.value}.")
+
+    def await_approval(self, run_id: str, task_token: str, now: datetime) -> None:
+        """Running -> awaiting_approval with the task token (a retried step just stores the new token)."""
+        fields: dict[FieldPath, Any] = {
+            "status": RunStatus.AWAITING_APPROVAL.value,
+            "data_taskToken": json.dumps(task_token),
+        }
+        if self._update(run_id, fields, only_if={"status": RunStatus.RUNNING.value}):
+            return
+        if not self._update(run_id, fields, only_if={"status": RunStatus.AWAITING_APPROVAL.value}):
+            current = self.get(run_id).status
             raise ConflictError(f"Retrain run {run_id!r} already finished as {current.value}.")

@@ -29,32 +29,69 @@ from replyloop.client import ApiClient, ApiError
     type=click.IntRange(0, None),
     default=5,
     show_default=True,
-    help="Export the versions with more than this many 'not useful' verdicts in the window.",
+    help="Export the topics with more than this many 'not useful' verdicts in the window.",
 )
 @click.option(
-    "--validation-share", type=click.FloatRange(0, 0.9), default=0.2, show_default=True, help="Share held out."
+    "--validation-share", type=click.FloatRange(0, 0.9), default=0.2, show_default=True, help="Share for validation."
 )
-def export(url: str, token: str | None, out_dir: Path, days: int, min_not_useful: int, validation_share: float) -> None:
+@click.option(
+    "--holdout-share",
+    type=click.FloatRange(0.01, 0.9),
+    default=0.25,
+    show_default=True,
+    help="Share of distinct messages held out for evaluation (never in a training or validation line).",
+)
+@click.option(
+    "--training-policy",
+    type=click.Choice(["reviewed", "judged"]),
+    default="reviewed",
+    show_default=True,
+    help="reviewed: judge agreement and a reviewer; judged: judge agreement alone.",
+)
+@click.option("--version", default=None, help="Only this assistant version's verdicts (default: every source).")
+def export(
+    url: str,
+    token: str | None,
+    out_dir: Path,
+    days: int,
+    min_not_useful: int,
+    validation_share: float,
+    holdout_share: float,
+    training_policy: str,
+    version: str | None,
+) -> None:
     """Export training data as OpenAI fine-tuning JSONL, the way the weekly retrain does.
 
-    Reads failed replies through the HTTP API (any stack: --url), redacts personal data, drops
-    duplicates and invalid lines, splits train/validation with no message in both, and writes a
-    manifest with counts, exclusions by reason, what was redacted and each line's interaction id.
+    Reads every "not useful" verdict of the window through the HTTP API (any stack: --url), from
+    replyloop's drafts and frontends alike, selects the topics with enough of them, applies the
+    training policy, redacts personal data, drops duplicates and invalid lines, holds out a share of
+    messages for evaluation, splits the rest train/validation with no message in two splits, and
+    writes a manifest that accounts for every verdict (exported, held out, or excluded with a reason).
     """
     from datetime import UTC, datetime
 
+    from replyloop.domain.training import TrainingPolicy
     from replyloop.operations.export import ExportSetupError, plan_export, run_export
     from replyloop.services.export import ExportOptions
 
     client = ApiClient(url, resolve_token(url, token))
-    options = ExportOptions(lookback_days=days, min_not_useful=min_not_useful, validation_share=validation_share)
+    options = ExportOptions(
+        lookback_days=days,
+        min_not_useful=min_not_useful,
+        validation_share=validation_share,
+        holdout_share=holdout_share,
+        version=version,
+    )
+    policy: TrainingPolicy = "judged" if training_policy == "judged" else "reviewed"
     try:
-        plan = plan_export(client, options, datetime.now(UTC))
+        plan = plan_export(client, options, datetime.now(UTC), policy)
         with click.progressbar(length=plan.expected_rows, label=f"Exporting {url}", file=sys.stderr) as bar:
             result = run_export(plan, out_dir, progress=bar.update)
     except (ApiError, ExportSetupError) as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Read {result.rows} failed replies from versions {', '.join(result.versions) or '(none selected)'}.")
+    topics = ", ".join(f"{topic} ({n})" for topic, n in result.topics.items()) or "(none selected)"
+    click.echo(f"Read {result.rows} failed replies; topics selected: {topics}.")
+    click.echo(f"Held out for evaluation: {result.held_out} (never in a training line).")
     for name, count in result.counts.items():
         if count:
             click.echo(f"  {out_dir / name}: {count} examples")
@@ -66,7 +103,7 @@ def export(url: str, token: str | None, out_dir: Path, days: int, min_not_useful
     if not result.enough:
         click.echo(
             f"Only {result.counts['train.jsonl']} training examples: OpenAI needs at least 10; "
-            "widen --days or lower --min-not-useful.",
+            "widen --days, lower --min-not-useful, or review pending corrections (GET /api/training-examples).",
             err=True,
         )
         sys.exit(2)

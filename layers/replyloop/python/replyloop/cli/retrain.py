@@ -10,8 +10,16 @@ import click
 from replyloop.cli.options import TOKEN_OPTION, URL_OPTION, resolve_token
 from replyloop.client import ApiClient, ApiError
 
-# The run worked (promoted or not), it had nothing to do, or it failed.
-EXIT_CODES = {"promoted": 0, "not_promoted": 0, "skipped": 2}
+# The run worked (promoted, not promoted, or waiting for a person), it could not judge or had nothing
+# to do, or it failed.
+EXIT_CODES = {
+    "promoted": 0,
+    "not_promoted": 0,
+    "awaiting_approval": 0,
+    "expired": 0,
+    "insufficient_evidence": 2,
+    "skipped": 2,
+}
 
 
 @click.group(short_help="Start and watch retrain runs.")
@@ -25,8 +33,23 @@ def retrain() -> None:
 @click.option("--trainer", type=click.Choice(["prompt", "openai"]), default=None, help="Default: the stack's setting.")
 @click.option("--fine-tune-method", type=click.Choice(["sft", "dpo"]), default=None, help="For --trainer openai.")
 @click.option("--days", type=click.IntRange(1, 366), default=None, help="Failed replies of the last N days.")
-@click.option("--min-not-useful", type=click.IntRange(0, None), default=None, help="Version selection threshold.")
+@click.option("--min-not-useful", type=click.IntRange(0, None), default=None, help="Topic selection threshold.")
 @click.option("--margin", type=click.FloatRange(0, 10), default=None, help="Mean score gain needed to promote.")
+@click.option(
+    "--min-eval-cases", type=click.IntRange(1, 200), default=None, help="Held-out cases the gate needs (default 30)."
+)
+@click.option(
+    "--promotion",
+    type=click.Choice(["approve", "auto"]),
+    default=None,
+    help="approve: an admin approves a candidate that passed the gate; auto: the gate alone promotes.",
+)
+@click.option(
+    "--training-policy",
+    type=click.Choice(["reviewed", "judged"]),
+    default=None,
+    help="reviewed: judge agreement and a reviewer; judged: judge agreement alone.",
+)
 @click.option("--poll-seconds", type=click.IntRange(1, 3600), default=None, help="Seconds between training polls.")
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the run until it finishes.")
 def retrain_start(
@@ -37,13 +60,17 @@ def retrain_start(
     days: int | None,
     min_not_useful: int | None,
     margin: float | None,
+    min_eval_cases: int | None,
+    promotion: str | None,
+    training_policy: str | None,
     poll_seconds: int | None,
     wait: bool,
 ) -> None:
-    """Start a retrain run now and follow its steps.
+    """Start a retrain run now and follow its steps until it ends or waits for approval.
 
     \b
-    Exit codes: 0 promoted or not promoted (the run worked); 2 skipped; 1 failed.
+    Exit codes: 0 promoted, not promoted, expired or awaiting approval (the run worked);
+    2 skipped or insufficient evidence; 1 failed.
     """
     from replyloop.models.retrain import NewRetrainRun
     from replyloop.operations.retrain import StepEvent, follow_run, start_run
@@ -59,6 +86,9 @@ def retrain_start(
             "lookbackDays": days,
             "minNotUseful": min_not_useful,
             "margin": margin,
+            "minEvalCases": min_eval_cases,
+            "promotion": promotion,
+            "trainingPolicy": training_policy,
             "pollSeconds": poll_seconds,
         }
     )
@@ -71,7 +101,46 @@ def retrain_start(
     except ApiError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"{run.status}: {run.reason or ''}")
+    if run.evaluation and run.evaluation.ci95:
+        low, high = run.evaluation.ci95
+        click.echo(
+            f"Evidence: {run.evaluation.cases} held-out cases, gain {run.evaluation.gain} "
+            f"(95% interval {low} to {high}), {run.evaluation.wins} wins / {run.evaluation.losses} losses."
+        )
+    if run.status == "awaiting_approval":
+        click.echo(f"Approve with `replyloop retrain approve {run.run_id}` or reject with `replyloop retrain reject`.")
     sys.exit(EXIT_CODES.get(run.status, 1))
+
+
+def _decide(url: str, token: str | None, run_id: str, note: str | None, *, approve: bool) -> None:
+    from replyloop.operations.retrain import decide_run
+
+    try:
+        run = decide_run(ApiClient(url, resolve_token(url, token)), run_id, approve=approve, note=note)
+    except ApiError as error:
+        raise click.ClickException(str(error)) from error
+    verb = "Approved" if approve else "Rejected"
+    click.echo(f"{verb}; run {run.run_id} is {run.status} (`replyloop retrain show {run.run_id}` for its outcome).")
+
+
+@retrain.command("approve")
+@URL_OPTION
+@TOKEN_OPTION
+@click.argument("run_id")
+@click.option("--note", default=None, help="Why (kept with the run).")
+def retrain_approve(url: str, token: str | None, run_id: str, note: str | None) -> None:
+    """Approve a candidate that passed the gate (admin): the run promotes it."""
+    _decide(url, token, run_id, note, approve=True)
+
+
+@retrain.command("reject")
+@URL_OPTION
+@TOKEN_OPTION
+@click.argument("run_id")
+@click.option("--note", default=None, help="Why (kept with the run).")
+def retrain_reject(url: str, token: str | None, run_id: str, note: str | None) -> None:
+    """Reject a candidate that passed the gate (admin): the incumbent stays."""
+    _decide(url, token, run_id, note, approve=False)
 
 
 @retrain.command("list")

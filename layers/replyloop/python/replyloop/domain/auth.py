@@ -10,6 +10,7 @@ from typing import Any
 
 class Role(StrEnum):
     AGENT = "agent"
+    REVIEWER = "reviewer"
     ADMIN = "admin"
 
 
@@ -37,13 +38,15 @@ def _as_list(value: Any) -> list[str]:
 def roles_from_claims(claims: Mapping[str, Any]) -> frozenset[Role]:
     """Roles named by the token's groups (`cognito:groups`) or scopes (`replyloop/admin`).
 
-    An admin is also an agent.
+    agent ⊂ reviewer ⊂ admin: an admin is also a reviewer, a reviewer also an agent.
     """
     names = set(_as_list(claims.get("cognito:groups")))
     for scope in _as_list(claims.get("scope")):
         names.add(scope.removeprefix(SCOPE_PREFIX))
     roles = {role for role in Role if role.value in names}
     if Role.ADMIN in roles:
+        roles.add(Role.REVIEWER)
+    if Role.REVIEWER in roles:
         roles.add(Role.AGENT)
     return frozenset(roles)
 

@@ -61,6 +61,7 @@ class Feedback:
     submitted_by: str
     revision: int
     agent_reply: str | None = None
+    by_reviewer: bool = False  # the author held the reviewer (or admin) role when they gave it
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,18 @@ class Improvement:
 
 
 @dataclass(frozen=True, slots=True)
+class TrainingReview:
+    """A reviewer's decision on whether a "not useful" verdict's reply may train (one verdict revision)."""
+
+    interaction_id: str
+    revision: int  # the feedback revision it decided on; a changed verdict needs a new review
+    status: str  # "approved" or "rejected"
+    reviewed_by: str
+    reviewed_at: datetime
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InteractionRecord:
     """Everything stored about one interaction (the replay panel's data)."""
 
@@ -173,6 +186,7 @@ class InteractionRecord:
     explanation: Explanation | None = None
     why: WhyThisReply | None = None
     improvement: Improvement | None = None
+    review: TrainingReview | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ deduplicated, new ones first, within a token budget. It works with any model.
 
 from __future__ import annotations
 
+import random
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -16,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from replyloop.domain.prompts import Exemplar
-from replyloop.domain.stress import StressSummary
+from replyloop.domain.stress import CaseResult, summarise
 from replyloop.domain.training import FailedReply, dedupe_key
 
 LESSONS_HEADING = "Lessons from agents' corrections:"
@@ -27,14 +28,22 @@ DEFAULT_EXEMPLAR_TOKEN_BUDGET = 1_500
 
 class RunStatus(StrEnum):
     RUNNING = "running"
+    AWAITING_APPROVAL = "awaiting_approval"  # passed the gate; a person approves or rejects it
     PROMOTED = "promoted"
     NOT_PROMOTED = "not_promoted"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"  # too few held-out cases to judge the candidate
+    EXPIRED = "expired"  # nobody approved or rejected it in time
     SKIPPED = "skipped"
     FAILED = "failed"
 
     @property
     def finished(self) -> bool:
-        return self is not RunStatus.RUNNING
+        return self not in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
+
+
+class PromotionPolicy(StrEnum):
+    APPROVE = "approve"  # a candidate that passed the gate waits for an admin's approval
+    AUTO = "auto"  # the gate alone promotes
 
 
 class TrainerName(StrEnum):
@@ -152,25 +161,114 @@ def compile_prompt(
     return CompiledPrompt(text=text, improvement_notes=notes, exemplars=tuple(chosen))
 
 
+BOOTSTRAP_RESAMPLES = 2_000
+DEFAULT_MIN_EVAL_CASES = 30
+
+
+def paired_bootstrap(
+    gains: list[float], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: str = ""
+) -> tuple[float, float]:
+    """The 95% percentile interval of the mean of per-case gains (candidate minus incumbent, same case).
+
+    Cases are resampled with replacement `resamples` times from a generator seeded by `seed` (the run
+    id), so a run's interval is reproducible. Pairing keeps each case's difficulty out of the noise.
+    """
+    if not gains:
+        raise ValueError("No gains to resample")
+    generator = random.Random(f"bootstrap:{seed}")
+    count = len(gains)
+    means = sorted(sum(generator.choices(gains, k=count)) / count for _ in range(resamples))
+    low, high = means[int(0.025 * resamples)], means[min(resamples - 1, int(0.975 * resamples))]
+    return round(low, 3), round(high, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the gate saw: the held-out cases, both means, the paired gain and its interval."""
+
+    case_ids: tuple[str, ...]
+    cases: int
+    candidate_mean: float | None
+    incumbent_mean: float | None
+    gain: float | None
+    ci95: tuple[float, float] | None
+    wins: int
+    losses: int
+    ties: int
+    loss_share: float
+    worst_regressions: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "caseIds": list(self.case_ids),
+            "cases": self.cases,
+            "candidateMean": self.candidate_mean,
+            "incumbentMean": self.incumbent_mean,
+            "gain": self.gain,
+            "ci95": list(self.ci95) if self.ci95 else None,
+            "wins": self.wins,
+            "losses": self.losses,
+            "ties": self.ties,
+            "lossShare": round(self.loss_share, 3),
+            "worstRegressions": list(self.worst_regressions),
+        }
+
+
+def evidence_of(results: list[CaseResult], *, seed: str) -> Evidence:
+    summary = summarise(results)
+    gains = [result.candidate_score - result.baseline_score for result in results]
+    return Evidence(
+        case_ids=tuple(result.case_id for result in results),
+        cases=summary.cases,
+        candidate_mean=summary.candidate_mean,
+        incumbent_mean=summary.baseline_mean,
+        gain=round(sum(gains) / len(gains), 3) if gains else None,
+        ci95=paired_bootstrap(gains, seed=seed) if gains else None,
+        wins=summary.wins,
+        losses=summary.losses,
+        ties=summary.ties,
+        loss_share=summary.loss_share,
+        worst_regressions=tuple(result.case_id for result in summary.worst_regressions),
+    )
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    NOT_PROMOTED = "not_promoted"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
-    promote: bool
+    outcome: Outcome
     reason: str
 
+    @property
+    def passed(self) -> bool:
+        return self.outcome is Outcome.PASSED
 
-def decide(summary: StressSummary, *, margin: float, max_loss_share: float) -> Decision:
-    """Promote only when the candidate beats the incumbent by `margin` and loses rarely enough."""
-    if summary.cases == 0 or summary.baseline_mean is None or summary.candidate_mean is None:
-        return Decision(False, "No evaluation cases were scored; the incumbent stays.")
-    gain = round(summary.candidate_mean - summary.baseline_mean, 3)
-    figures = (
-        f"candidate {summary.candidate_mean} vs incumbent {summary.baseline_mean} "
-        f"over {summary.cases} queries ({summary.wins} wins, {summary.losses} losses, {summary.ties} ties)"
-    )
-    if gain < margin:
-        return Decision(False, f"The candidate did not win by the margin {margin}: {figures}.")
-    if summary.loss_share > max_loss_share:
+
+def decide(evidence: Evidence, *, margin: float, max_loss_share: float, min_cases: int) -> Decision:
+    """The gate: enough held-out cases, a mean gain of at least `margin` whose 95% interval is above 0,
+    and losses on no more than `max_loss_share` of the cases."""
+    if evidence.cases < min_cases or evidence.gain is None or evidence.ci95 is None:
         return Decision(
-            False, f"The candidate lost on {summary.loss_share:.0%} of queries (limit {max_loss_share:.0%}): {figures}."
+            Outcome.INSUFFICIENT_EVIDENCE,
+            f"Only {evidence.cases} held-out cases were scored (at least {min_cases} needed); the incumbent stays.",
         )
-    return Decision(True, f"The candidate won by {gain}: {figures}.")
+    low, high = evidence.ci95
+    figures = (
+        f"candidate {evidence.candidate_mean} vs incumbent {evidence.incumbent_mean} over {evidence.cases} "
+        f"held-out queries, gain {evidence.gain} (95% interval {low} to {high}; {evidence.wins} wins, "
+        f"{evidence.losses} losses, {evidence.ties} ties)"
+    )
+    if evidence.gain < margin:
+        return Decision(Outcome.NOT_PROMOTED, f"The candidate did not win by the margin {margin}: {figures}.")
+    if low <= 0:
+        return Decision(Outcome.NOT_PROMOTED, f"The gain is not significant (the interval reaches 0): {figures}.")
+    if evidence.loss_share > max_loss_share:
+        return Decision(
+            Outcome.NOT_PROMOTED,
+            f"The candidate lost on {evidence.loss_share:.0%} of queries (limit {max_loss_share:.0%}): {figures}.",
+        )
+    return Decision(Outcome.PASSED, f"The candidate won by {evidence.gain}: {figures}.")

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from replyloop.domain.errors import ReplyloopError
 from replyloop.domain.prompts import PromptVersion
-from replyloop.domain.retrain import PromptMaterial, RunStatus, TrainerName
+from replyloop.domain.retrain import PromotionPolicy, PromptMaterial, RunStatus, TrainerName
 from replyloop.domain.stress import StressSummary
 from replyloop.domain.stress_batch import BatchState, Stage
 from replyloop.domain.versions import AssistantVersion
@@ -21,6 +21,7 @@ FineTuneMethod = Literal["sft", "dpo"]
 StressStatus = Literal["running", "finished", "failed"]
 StressMode = Literal["live", "batch"]
 TrainingStatus = Literal["running", "succeeded", "failed", "cancelled"]
+TrainingPolicyName = Literal["reviewed", "judged"]
 
 
 # -- retrain runs ---------------------------------------------------------------------------------
@@ -38,9 +39,19 @@ class RetrainConfig:
     eval_cases: int
     poll_seconds: int
     max_polls: int
+    min_eval_cases: int = 30
+    promotion: PromotionPolicy = PromotionPolicy.APPROVE
+    approval_timeout_seconds: int = 7 * 86400
+    training_policy: TrainingPolicyName = "reviewed"
+    version: str | None = None  # export only this assistant version's verdicts
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "minEvalCases": self.min_eval_cases,
+            "promotion": self.promotion.value,
+            "approvalTimeoutSeconds": self.approval_timeout_seconds,
+            "trainingPolicy": self.training_policy,
+            "version": self.version,
             "trainer": self.trainer.value,
             "fineTuneMethod": self.fine_tune_method,
             "lookbackDays": self.lookback_days,
@@ -62,6 +73,11 @@ class RetrainConfig:
             eval_cases=int(data["evalCases"]),
             poll_seconds=int(data["pollSeconds"]),
             max_polls=int(data["maxPolls"]),
+            min_eval_cases=int(data.get("minEvalCases", 30)),
+            promotion=PromotionPolicy(str(data.get("promotion", "approve"))),
+            approval_timeout_seconds=int(data.get("approvalTimeoutSeconds", 7 * 86400)),
+            training_policy="judged" if data.get("trainingPolicy") == "judged" else "reviewed",
+            version=data.get("version"),
         )
 
 

@@ -32,7 +32,7 @@ CHAT_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call"})
 TOKENS_PER_MESSAGE = 4
 
-Split = Literal["train", "validation"]
+Split = Literal["train", "validation", "holdout"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +47,57 @@ class FailedReply:
     failure_category: str | None
     explanation: str | None
     score_gain: float | None
+    topic: str | None = None  # the interaction's topic, else the one the explain worker assigned
+    version: str | None = None  # the assistant version that drafted it ("external": a frontend's reply)
+    excluded_reason: str | None = None  # why the training policy keeps it out (None: it may train)
 
     @property
     def preferred_reply(self) -> str | None:
         return self.corrected_reply or self.agent_reply
+
+
+TrainingPolicy = Literal["reviewed", "judged"]
+ReviewStatus = Literal["pending", "approved", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Earned:
+    """What the training policy weighs about one failed reply: the judge's overall scores and who vouched."""
+
+    original_score: float | None  # the AI reply, judged against the agent's reply
+    preferred_score: float | None  # the preferred reply (kept correction, else the agent's reply)
+    author: str | None  # who gave the verdict and wrote the agent reply
+    author_is_reviewer: bool  # the author held the reviewer (or admin) role when they wrote it
+    review: ReviewStatus = "pending"
+    reviewed_by: str | None = None
+
+
+def training_exclusion(policy: TrainingPolicy, earned: Earned) -> str | None:
+    """Why the policy keeps this reply out of training, or None when it has earned its place.
+
+    `judged`: the judge must score the preferred reply above the AI reply. `reviewed` (the default)
+    adds a person: the author is a reviewer, or a *different* reviewer approved it. A reviewer's
+    rejection excludes it under either policy.
+    """
+    if earned.review == "rejected":
+        return "rejected by reviewer"
+    if earned.original_score is None or earned.preferred_score is None:
+        return "awaiting judge"
+    if earned.preferred_score <= earned.original_score:
+        return "judge disagreed"
+    if policy == "judged" or earned.author_is_reviewer:
+        return None
+    if earned.review == "approved" and earned.reviewed_by and earned.reviewed_by != earned.author:
+        return None
+    return "awaiting review"
+
+
+UNKNOWN_TOPIC = "unknown topic"
+
+
+def topic_key(topic: str | None) -> str:
+    """How failed replies are grouped for selection: the topic in lower case, single-spaced."""
+    return " ".join((topic or "").lower().split())[:64] or UNKNOWN_TOPIC
 
 
 def estimate_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
@@ -142,7 +189,19 @@ def dedupe_key(message: str, reply: str) -> bytes:
     return hashlib.blake2b(f"{_normalise(message)}\x00{_normalise(reply)}".encode(), digest_size=8).digest()
 
 
-def split_of(message: str, validation_share: float) -> Split:
-    """Decided by the customer's message alone, so one message never lands in both splits."""
-    bucket = int.from_bytes(hashlib.blake2b(_normalise(message).encode(), digest_size=8).digest(), "big")
-    return "validation" if bucket / 2**64 < validation_share else "train"
+def message_digest(message: str) -> str:
+    """The customer's message up to case and spacing, as 16 hex digits: what "the same message" means."""
+    return hashlib.blake2b(_normalise(message).encode(), digest_size=8).hexdigest()
+
+
+def split_of(message: str, validation_share: float, holdout_share: float = 0.0) -> Split:
+    """Decided by the customer's message alone, so one message never lands in two splits.
+
+    `holdout` (the first `holdout_share` of the digest space) is the retrain gate's evaluation set: no
+    trainer sees it, not as training lines, validation lines nor exemplars. The split depends on the
+    message only, so a message held out once is held out in every run with the same shares.
+    """
+    bucket = int(message_digest(message), 16) / 2**64
+    if bucket < holdout_share:
+        return "holdout"
+    return "validation" if bucket < holdout_share + validation_share else "train"

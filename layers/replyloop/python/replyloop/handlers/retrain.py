@@ -45,6 +45,8 @@ class StepEvent(BaseModel):
     max_polls: int = Field(default=1, alias="maxPolls")
     interaction_id: str = Field(default="", alias="interactionId")
     error: dict[str, Any] | None = None
+    task_token: str = Field(default="", alias="taskToken")
+    decision: dict[str, Any] = Field(default_factory=dict)
 
 
 def deps() -> retrain.Deps:
@@ -75,6 +77,9 @@ STEPS: dict[str, Callable[[retrain.Deps, StepEvent], dict[str, Any]]] = {
     "prepare_evaluation": lambda d, e: retrain.prepare_evaluation(d, e.run_id),
     "evaluate_case": lambda d, e: retrain.evaluate_case(d, e.run_id, e.interaction_id),
     "finish_evaluation": lambda d, e: retrain.finish_evaluation(d, e.run_id),
+    "await_approval": lambda d, e: retrain.await_approval(d, e.run_id, e.task_token),
+    "conclude_approval": lambda d, e: retrain.conclude_approval(d, e.run_id, e.decision),
+    "expire": lambda d, e: retrain.expire(d, e.run_id),
     "fail": lambda d, e: retrain.fail(d, e.run_id, e.error),
 }
 

@@ -17,7 +17,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from replyloop.domain.analytics import CategoryTrend, UsefulnessSummary
-from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, ReplayRow, Score
+from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, ReplayRow, Score, TrainingReview
 
 MAX_TEXT = 8_000
 
@@ -110,6 +110,7 @@ class FeedbackView(ApiModel):
     submitted_at: datetime
     submitted_by: str
     revision: int
+    by_reviewer: bool = Field(default=False, description="The author held the reviewer (or admin) role.")
 
     @classmethod
     def of(cls, feedback: Feedback) -> FeedbackView:
@@ -120,6 +121,7 @@ class FeedbackView(ApiModel):
             submitted_at=feedback.submitted_at,
             submitted_by=feedback.submitted_by,
             revision=feedback.revision,
+            by_reviewer=feedback.by_reviewer,
         )
 
 
@@ -185,6 +187,28 @@ class WhyThisReplyView(ApiModel):
     created_at: datetime
 
 
+class TrainingReviewView(ApiModel):
+    """A reviewer's decision on the verdict's revision `revision` (a changed verdict needs a new one)."""
+
+    status: Literal["approved", "rejected"]
+    revision: int
+    reviewed_by: str
+    reviewed_at: datetime
+    note: str | None
+
+    @classmethod
+    def of(cls, review: TrainingReview | None) -> TrainingReviewView | None:
+        if review is None:
+            return None
+        return cls(
+            status="approved" if review.status == "approved" else "rejected",
+            revision=review.revision,
+            reviewed_by=review.reviewed_by,
+            reviewed_at=review.reviewed_at,
+            note=review.note,
+        )
+
+
 class InteractionView(ApiModel):
     """The replay panel: one interaction and everything learned from it."""
 
@@ -211,6 +235,9 @@ class InteractionView(ApiModel):
     )
     score_gain_estimate: float | None
     judge_scores: JudgeScoresView | None
+    training_review: TrainingReviewView | None = Field(
+        default=None, description="A reviewer's approval or rejection of this verdict for training."
+    )
 
     @classmethod
     def of(cls, record: InteractionRecord) -> InteractionView:
@@ -249,6 +276,7 @@ class InteractionView(ApiModel):
             )
             if improvement
             else None,
+            training_review=TrainingReviewView.of(record.review),
         )
 
 

@@ -19,12 +19,47 @@ class NewRetrainRun(RequestModel):
     )
     lookback_days: int | None = Field(default=None, ge=1, le=366, description="Failed replies of the last N days.")
     min_not_useful: int | None = Field(
-        default=None, ge=0, description="Export versions with more than this many not-useful verdicts."
+        default=None, ge=0, description="Export topics with more than this many not-useful verdicts."
     )
     margin: float | None = Field(default=None, ge=0, le=10, description="Mean judge score the candidate must gain.")
     eval_cases: int | None = Field(default=None, ge=1, le=200, description="Failed queries to evaluate on.")
     poll_seconds: int | None = Field(default=None, ge=1, le=3600, description="Seconds between training polls.")
     max_polls: int | None = Field(default=None, ge=1, le=10_000, description="Polls before training times out.")
+    min_eval_cases: int | None = Field(
+        default=None, ge=1, le=200, description="Held-out cases the gate needs, else insufficient_evidence."
+    )
+    promotion: Literal["approve", "auto"] | None = Field(
+        default=None, description="approve: a person approves a candidate that passed the gate; auto: the gate alone."
+    )
+    approval_timeout_seconds: int | None = Field(
+        default=None, ge=1, le=21 * 86400, description="How long a candidate waits for approval before it expires."
+    )
+    training_policy: Literal["reviewed", "judged"] | None = Field(
+        default=None, description="reviewed: judge agreement and a reviewer; judged: judge agreement alone."
+    )
+    version: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Export only this assistant version's verdicts."
+    )
+
+
+class ApprovalDecision(RequestModel):
+    note: str | None = Field(default=None, max_length=2000, description="Why (kept with the run).")
+
+
+class EvaluationView(ApiModel):
+    """The gate's evidence: held-out cases only, both means, the paired gain and its 95% bootstrap interval."""
+
+    case_ids: list[str]
+    cases: int
+    candidate_mean: float | None
+    incumbent_mean: float | None
+    gain: float | None
+    ci95: list[float] | None = Field(description="95% paired bootstrap interval of the mean gain, [low, high].")
+    wins: int
+    losses: int
+    ties: int
+    loss_share: float
+    worst_regressions: list[str] = Field(description="Interaction ids of the cases the candidate lost worst.")
 
 
 class RetrainRunCreated(ApiModel):
@@ -35,7 +70,16 @@ class RetrainRunCreated(ApiModel):
 
 class RetrainRunView(ApiModel):
     run_id: str
-    status: Literal["running", "promoted", "not_promoted", "skipped", "failed"]
+    status: Literal[
+        "running",
+        "awaiting_approval",
+        "promoted",
+        "not_promoted",
+        "insufficient_evidence",
+        "expired",
+        "skipped",
+        "failed",
+    ]
     trigger: str | None
     trainer: str | None
     requested_by: str | None
@@ -46,6 +90,9 @@ class RetrainRunView(ApiModel):
     candidate_version: str | None
     steps: dict[str, dict[str, Any]] = Field(description="Each step's outcome, time and details, in order.")
     evaluation_url: str | None = Field(description="The evaluation's stress-test log, once it started.")
+    evaluation: EvaluationView | None = Field(
+        default=None, description="The gate's evidence, once the evaluation finished."
+    )
 
     @classmethod
     def of(cls, run: RetrainRun) -> RetrainRunView:
@@ -62,7 +109,15 @@ class RetrainRunView(ApiModel):
             candidate_version=run.candidate_version,
             steps={step.name: {"outcome": step.outcome, "at": step.at, **step.details} for step in run.steps},
             evaluation_url=f"/api/stress-tests/{run.run_id}" if run.step("evaluate") else None,
+            evaluation=_evaluation(run),
         )
+
+
+def _evaluation(run: RetrainRun) -> EvaluationView | None:
+    step = run.step("evaluate")
+    if step is None or step.outcome != "done" or "caseIds" not in step.details:
+        return None
+    return EvaluationView.model_validate(step.details)
 
 
 class RetrainRunList(ApiModel):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from replyloop.domain.prompts import PromptVersion
-from replyloop.domain.training import FailedReply
+from replyloop.domain.training import Earned, FailedReply, TrainingPolicy, training_exclusion
 from replyloop.operations.api import Api
 from replyloop.services.export import (
     DirectoryOutputs,
@@ -32,45 +32,59 @@ class ExportSetupError(Exception):
 
 
 class ApiSource:
-    def __init__(self, client: Api) -> None:
-        self.client = client
+    def __init__(self, client: Api, policy: TrainingPolicy = "reviewed") -> None:
+        self.client, self.policy = client, policy
 
-    def not_useful_by_version(self, start: date, end: date) -> dict[str, int]:
+    def not_useful(self, start: date, end: date, version: str | None = None) -> int:
+        """How many "not useful" verdicts the window holds (the counters: no listing needed)."""
         window = {"from": start.isoformat(), "to": end.isoformat(), "top": 0}
-        return {
-            version["versionTag"]: int(
-                self.client.get("/api/feedback/analytics", version=version["versionTag"], **window)["notUsefulCount"]
+        return int(self.client.get("/api/feedback/analytics", version=version, **window)["notUsefulCount"])
+
+    def failed(self, start: date, end: date, version: str | None = None) -> Iterator[FailedReply]:
+        def page(cursor: str | None) -> tuple[list[Any], str | None]:
+            found = self.client.get(
+                "/api/feedback/replay",
+                verdict="no",
+                version=version,
+                limit=100,
+                cursor=cursor,
+                **{"from": start.isoformat(), "to": end.isoformat()},
             )
-            for version in self.client.get("/api/versions")["items"]
-        }
+            return found["items"], found.get("nextCursor")
 
-    def failed(self, versions: list[str], start: date, end: date) -> Iterator[FailedReply]:
-        for tag in versions:
+        for item in iter_pages(page):
+            yield failed_reply_of(self.client.get(f"/api/interactions/{item['interactionId']}"), self.policy)
 
-            def page(cursor: str | None, tag: str = tag) -> tuple[list[Any], str | None]:
-                found = self.client.get(
-                    "/api/feedback/replay",
-                    verdict="no",
-                    version=tag,
-                    limit=100,
-                    cursor=cursor,
-                    **{"from": start.isoformat(), "to": end.isoformat()},
-                )
-                return found["items"], found.get("nextCursor")
 
-            for item in iter_pages(page):
-                view = self.client.get(f"/api/interactions/{item['interactionId']}")
-                kept = view.get("correctedReply") if not view.get("improvementRejectedReason") else None
-                yield FailedReply(
-                    interaction_id=view["interactionId"],
-                    message=view["message"],
-                    ai_reply=view["aiReply"],
-                    agent_reply=view.get("agentReply"),
-                    corrected_reply=kept,
-                    failure_category=view.get("failureCategory"),
-                    explanation=view.get("explanation"),
-                    score_gain=view.get("scoreGainEstimate") if kept else None,
-                )
+def failed_reply_of(view: dict[str, Any], policy: TrainingPolicy) -> FailedReply:
+    """The export's row from the API's interaction view (the same rule as `services.retrain.failed_reply`)."""
+    kept = view.get("correctedReply") if not view.get("improvementRejectedReason") else None
+    feedback = view.get("feedback") or {}
+    scores = view.get("judgeScores") or {}
+    preferred = scores.get("corrected") if kept else (scores.get("agent") if view.get("agentReply") else None)
+    review = view.get("trainingReview") or {}
+    current = review if review.get("revision") == feedback.get("revision") else {}
+    earned = Earned(
+        original_score=(scores.get("original") or {}).get("overall"),
+        preferred_score=(preferred or {}).get("overall"),
+        author=feedback.get("submittedBy"),
+        author_is_reviewer=bool(feedback.get("byReviewer")),
+        review=current.get("status", "pending"),
+        reviewed_by=current.get("reviewedBy"),
+    )
+    return FailedReply(
+        interaction_id=view["interactionId"],
+        message=view["message"],
+        ai_reply=view["aiReply"],
+        agent_reply=view.get("agentReply"),
+        corrected_reply=kept,
+        failure_category=view.get("failureCategory"),
+        explanation=view.get("explanation"),
+        score_gain=view.get("scoreGainEstimate") if kept else None,
+        topic=view.get("topic"),
+        version=view.get("assistantVersion"),
+        excluded_reason=training_exclusion(policy, earned),
+    )
 
 
 def active_prompt(client: Api, now: datetime) -> PromptVersion:
@@ -96,17 +110,14 @@ class ExportPlan:
     prompt: PromptVersion
     options: ExportOptions
     now: datetime
-    expected_rows: int  # the "not useful" verdicts of the versions the export selects
+    expected_rows: int  # the "not useful" verdicts of the window: the export reads each one
 
 
-def plan_export(client: Api, options: ExportOptions, now: datetime) -> ExportPlan:
-    source = ApiSource(client)
+def plan_export(client: Api, options: ExportOptions, now: datetime, policy: TrainingPolicy = "reviewed") -> ExportPlan:
+    source = ApiSource(client, policy)
     prompt = active_prompt(client, now)
     start, end = options.window(now.date())
-    # The same selection rule as `services.export.export_training_data`: more than min_not_useful.
-    by_version = source.not_useful_by_version(start, end)
-    expected = sum(count for count in by_version.values() if count > options.min_not_useful)
-    return ExportPlan(source, prompt, options, now, expected)
+    return ExportPlan(source, prompt, options, now, source.not_useful(start, end, options.version))
 
 
 def run_export(plan: ExportPlan, out_dir: Path, progress: Callable[[int], None] | None = None) -> ExportResult:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from replyloop.models.retrain import NewRetrainRun, RetrainRunCreated, RetrainRunList, RetrainRunView
 from replyloop.operations.api import Api
 
-TERMINAL = ("promoted", "not_promoted", "skipped", "failed")
+# Where following a run stops: it ended, or it waits for a person (`replyloop retrain approve|reject`).
+TERMINAL = ("promoted", "not_promoted", "insufficient_evidence", "expired", "skipped", "failed", "awaiting_approval")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,14 @@ def follow_run(
         if run.status in TERMINAL:
             return run
         sleep(interval)
+
+
+def decide_run(api: Api, run_id: str, *, approve: bool, note: str | None) -> RetrainRunView:
+    """Approve or reject a run's candidate that passed the gate; the run then promotes it or not."""
+    body = {"note": note} if note else {}
+    return RetrainRunView.model_validate(
+        api.post(f"/api/retrain-runs/{run_id}/{'approve' if approve else 'reject'}", body)
+    )
 
 
 def list_runs(api: Api, limit: int) -> list[RetrainRunView]:

@@ -5,10 +5,19 @@ spool files, the duplicate check's digests go to a SQLite file, and the manifest
 by streaming those spools into it. What stays in memory is bounded by the number of failure
 categories (the prompt trainer's material), not by the number of rows (`bench/run.py` measures it).
 
-Which rows: the worst-performing prompts - the assistant versions with more than `min_not_useful`
-"not useful" verdicts in the window (read from the per-day counters, no scan) - and their failed
-interactions. Where rows come from and where files go are ports (`FailedSource`, `Outputs`), so the
-weekly state machine (DynamoDB -> S3) and `replyloop export` (HTTP API -> a directory) share this code.
+Which rows: the worst-performing topics - every "not useful" verdict in the window, from replyloop's
+own drafts and from interactions frontends recorded, grouped by topic (the interaction's, else the
+one the explain worker assigned); a topic with more than `min_not_useful` of them is selected. Each
+verdict is accounted for in the manifest: exported, held out for the gate's evaluation, or excluded
+with a reason (the training policy's, a duplicate, too long, a topic not selected), and the counts add
+up to the verdicts read. Rows are redacted first and spooled to disk by topic (SQLite), so memory does
+not grow with them. Where rows come from and where files go are ports (`FailedSource`, `Outputs`), so
+the weekly state machine (DynamoDB -> S3) and `replyloop export` (HTTP API -> a directory) share this code.
+
+Held out: a message whose digest falls in the first `holdout_share` of the digest space (`split_of`)
+never reaches a training line, a validation line or the prompt trainer's material; those rows are
+the gate's evaluation cases (one per distinct message), so the candidate is never graded on its
+own homework.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -32,8 +41,10 @@ from replyloop.domain.training import (
     FailedReply,
     dedupe_key,
     dpo_example,
+    message_digest,
     sft_example,
     split_of,
+    topic_key,
     validate_dpo,
     validate_sft,
 )
@@ -51,11 +62,13 @@ MANIFEST = "manifest.json"
 @dataclass(frozen=True, slots=True)
 class ExportOptions:
     lookback_days: int = 30
-    min_not_useful: int = 5  # the seeds' "more than 5 not-useful" rule
+    min_not_useful: int = 5  # the seeds' "more than 5 not-useful" rule, per topic
     validation_share: float = 0.2
+    holdout_share: float = 0.25
     max_example_tokens: int = DEFAULT_MAX_EXAMPLE_TOKENS
     min_examples: int = MIN_EXAMPLES
-    eval_cases: int = 20
+    eval_cases: int = 100  # at most this many held-out cases are kept for the gate
+    version: str | None = None  # only this assistant version's verdicts (None: every source)
 
     def window(self, today: date) -> tuple[date, date]:
         return today - timedelta(days=self.lookback_days - 1), today
@@ -66,16 +79,21 @@ class ExportResult:
     counts: dict[str, int]
     excluded: dict[str, int]
     redacted: dict[str, int]
-    versions: dict[str, int]
+    topics: dict[str, int]  # the selected topics and their not-useful counts
     files: dict[str, str]
-    eval_case_ids: list[str]
+    eval_cases: list[dict[str, str]]  # held out: {"interactionId", "digest"} per distinct message
     material: PromptMaterial
     rows: int
+    held_out: int = 0
     min_examples: int = MIN_EXAMPLES  # the export's `ExportOptions.min_examples`
 
     @property
     def examples(self) -> int:
         return self.counts.get("train.jsonl", 0) + self.counts.get("validation.jsonl", 0)
+
+    @property
+    def eval_case_ids(self) -> list[str]:
+        return [case["interactionId"] for case in self.eval_cases]
 
     @property
     def enough(self) -> bool:
@@ -86,9 +104,10 @@ class ExportResult:
             "counts": self.counts,
             "excluded": self.excluded,
             "redacted": self.redacted,
-            "versions": self.versions,
+            "topics": self.topics,
             "files": self.files,
-            "evalCaseIds": self.eval_case_ids,
+            "evalCases": self.eval_cases,
+            "heldOut": self.held_out,
             "rows": self.rows,
             "examples": self.examples,
         }
@@ -115,6 +134,9 @@ def _redacted(row: FailedReply, removed: Counter[str], redact: Redactor) -> Fail
         failure_category=row.failure_category,
         explanation=clean(row.explanation),
         score_gain=row.score_gain,
+        topic=row.topic,
+        version=row.version,
+        excluded_reason=row.excluded_reason,
     )
 
 
@@ -162,6 +184,44 @@ class _SeenKeys:
         self._directory.cleanup()
 
 
+class _Spool:
+    """Redacted rows grouped by topic, on disk, with each topic's count (the selection's input)."""
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory()
+        self._db = sqlite3.connect(Path(self._directory.name) / "rows.db", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("CREATE TABLE rows (topic TEXT, n INTEGER PRIMARY KEY, row TEXT)")
+        self.counts: Counter[str] = Counter()
+
+    def add(self, row: FailedReply) -> None:
+        topic = topic_key(row.topic)
+        self.counts[topic] += 1
+        self._db.execute("INSERT INTO rows (topic, row) VALUES (?, ?)", (topic, json.dumps(asdict(row))))
+
+    def rows(self) -> Iterator[tuple[str, FailedReply]]:
+        """Every row, topic by topic (in order of arrival within one)."""
+        for topic, text in self._db.execute("SELECT topic, row FROM rows ORDER BY topic, n"):
+            yield topic, FailedReply(**json.loads(text))
+
+    def close(self) -> None:
+        self._db.close()
+        self._directory.cleanup()
+
+
+def _unusable(row: FailedReply) -> str | None:
+    """Why a row can neither train nor be evaluated on: the training policy's reason, or no reply to prefer."""
+    if row.excluded_reason:
+        return row.excluded_reason
+    preferred = row.preferred_reply
+    if not preferred or not preferred.strip():
+        return "no agent or corrected reply"
+    if preferred.strip() == row.ai_reply.strip():
+        return "preferred reply equals the AI reply"
+    return None
+
+
 @dataclass(slots=True)
 class _Tally:
     """Everything one export pass accumulates (bounded, see the module docstring)."""
@@ -169,38 +229,42 @@ class _Tally:
     prompt: PromptVersion
     outputs: Outputs
     options: ExportOptions
-    redactor: Redactor
     counts: Counter[str] = field(default_factory=Counter)
     excluded: Counter[str] = field(default_factory=Counter)
-    removed: Counter[str] = field(default_factory=Counter)
     seen: _SeenKeys = field(default_factory=_SeenKeys)
     material: PromptMaterial = field(default_factory=PromptMaterial)
-    eval_ids: dict[str, list[str]] = field(default_factory=lambda: {"validation": [], "train": []})
+    eval_cases: list[dict[str, str]] = field(default_factory=list)
     provenance: _Provenance = field(default_factory=_Provenance)
-    rows: int = 0
+    exported: int = 0
+    held_out: int = 0
 
-    def take(self, raw: FailedReply) -> None:
-        self.rows += 1
-        row = _redacted(raw, self.removed, self.redactor)
-        preferred = row.preferred_reply
-        if not preferred or not preferred.strip():
-            self.excluded["no agent or corrected reply"] += 1
+    def take(self, row: FailedReply) -> None:
+        """One redacted row of a selected topic: exported, held out, or excluded with the reason."""
+        reason = _unusable(row)
+        if reason:
+            self.excluded[reason] += 1
             return
-        if preferred.strip() == row.ai_reply.strip():
-            self.excluded["preferred reply equals the AI reply"] += 1
+        preferred = row.preferred_reply or ""
+        split = split_of(row.message, self.options.validation_share, self.options.holdout_share)
+        if split == "holdout":
+            digest = message_digest(row.message)
+            if not self.seen.add(b"holdout\x00" + digest.encode()):
+                self.excluded["duplicate"] += 1
+                return
+            self.held_out += 1
+            if len(self.eval_cases) < self.options.eval_cases:
+                self.eval_cases.append({"interactionId": row.interaction_id, "digest": digest})
             return
         sft = sft_example(self.prompt, row.message, preferred)
         problem = validate_sft(sft, self.options.max_example_tokens)
         if problem:
-            self.excluded[f"invalid: {problem}"] += 1
+            self.excluded["too long" if problem.startswith("longer than") else f"invalid: {problem}"] += 1
             return
         if not self.seen.add(dedupe_key(row.message, preferred)):
             self.excluded["duplicate"] += 1
             return
-        split = split_of(row.message, self.options.validation_share)
+        self.exported += 1
         self._write(FILES[("sft", split)], sft, row.interaction_id)
-        if len(self.eval_ids[split]) < self.options.eval_cases:
-            self.eval_ids[split].append(row.interaction_id)
         if split == "train":
             self.material.add(row)
         if row.ai_reply.strip():
@@ -229,28 +293,42 @@ def export_training_data(
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
     start, end = options.window(now.date())
-    by_version = source.not_useful_by_version(start, end)
-    selected = sorted(tag for tag, count in by_version.items() if count > options.min_not_useful)
-    tally = _Tally(prompt, outputs, options, redactor)
+    tally = _Tally(prompt, outputs, options)
+    spool = _Spool()
+    removed: Counter[str] = Counter()
     try:
-        for raw in source.failed(selected, start, end) if selected else ():
-            tally.take(raw)
+        for raw in source.failed(start, end, options.version):
+            spool.add(_redacted(raw, removed, redactor))
             if progress:
                 progress(1)
+        selected = {topic: n for topic, n in sorted(spool.counts.items()) if n > options.min_not_useful}
+        for topic, row in spool.rows():
+            if topic in selected:
+                tally.take(row)
+            else:
+                tally.excluded["topic not selected"] += 1
+        rows = sum(spool.counts.values())
+        excluded = sum(tally.excluded.values())
+        accounting = {"verdicts": rows, "exported": tally.exported, "heldOut": tally.held_out, "excluded": excluded}
+        if tally.exported + tally.held_out + excluded != rows:  # pragma: no cover - a bug, never data
+            raise AssertionError(f"The export's counts do not add up: {accounting}")
+        rule = f"topics with more than {options.min_not_useful} not-useful verdicts"
         header = {
             "runId": run_id,
             "createdAt": format_timestamp(now),
             "window": {"from": start.isoformat(), "to": end.isoformat()},
             "selection": {
-                "rule": f"assistant versions with more than {options.min_not_useful} not-useful verdicts",
-                "notUsefulByVersion": by_version,
+                "rule": rule + (f", assistant version {options.version} only" if options.version else ", every source"),
+                "notUsefulByTopic": dict(sorted(spool.counts.items())),
                 "selected": selected,
             },
             "prompt": {"name": prompt.name, "version": prompt.version},
-            "rows": tally.rows,
+            "rows": rows,
+            "accounting": accounting,
             "counts": tally.file_counts(),
             "excluded": dict(tally.excluded),
-            "redacted": dict(tally.removed),
+            "heldOut": {"share": options.holdout_share, "cases": tally.eval_cases},
+            "redacted": dict(removed),
             "validationShare": options.validation_share,
             "minExamples": options.min_examples,
         }
@@ -258,15 +336,17 @@ def export_training_data(
     finally:
         tally.provenance.close()
         tally.seen.close()
+        spool.close()
     return ExportResult(
         counts=tally.file_counts(),
         excluded=dict(tally.excluded),
-        redacted=dict(tally.removed),
-        versions={tag: by_version[tag] for tag in selected},
+        redacted=dict(removed),
+        topics=selected,
         files=outputs.finish(),
-        eval_case_ids=(tally.eval_ids["validation"] + tally.eval_ids["train"])[: options.eval_cases],
+        eval_cases=tally.eval_cases,
         material=tally.material,
-        rows=tally.rows,
+        rows=rows,
+        held_out=tally.held_out,
         min_examples=options.min_examples,
     )
 

@@ -17,8 +17,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from replyloop.domain.entities import InteractionRecord, ReplayRow, Verdict
-from replyloop.domain.errors import NotFoundError, ReplyloopError
-from replyloop.domain.retrain import PromptMaterial, RunStatus, TrainerName, decide
+from replyloop.domain.errors import ConflictError, NotFoundError, ReplyloopError
+from replyloop.domain.retrain import (
+    Outcome,
+    PromotionPolicy,
+    PromptMaterial,
+    RunStatus,
+    TrainerName,
+    decide,
+    evidence_of,
+)
 from replyloop.domain.runs import (
     NewStressRun,
     RetrainConfig,
@@ -29,7 +37,7 @@ from replyloop.domain.runs import (
     TrainingState,
 )
 from replyloop.domain.stress import summarise
-from replyloop.domain.training import FailedReply
+from replyloop.domain.training import Earned, FailedReply, TrainingPolicy, training_exclusion
 from replyloop.ports import (
     Executions,
     Llm,
@@ -62,6 +70,11 @@ class RunOptions(BaseModel):
     eval_cases: int | None = Field(default=None, alias="evalCases", ge=1, le=200)
     poll_seconds: int | None = Field(default=None, alias="pollSeconds", ge=1, le=3600)
     max_polls: int | None = Field(default=None, alias="maxPolls", ge=1)
+    min_eval_cases: int | None = Field(default=None, alias="minEvalCases", ge=1, le=200)
+    promotion: PromotionPolicy | None = None
+    approval_timeout_seconds: int | None = Field(default=None, alias="approvalTimeoutSeconds", ge=1)
+    training_policy: Literal["reviewed", "judged"] | None = Field(default=None, alias="trainingPolicy")
+    version: str | None = Field(default=None, max_length=64)
 
     def resolve(self, settings: RetrainSettings) -> RetrainConfig:
         """Every option, from the run's input or else the settings; read by every later step."""
@@ -79,6 +92,11 @@ class RunOptions(BaseModel):
             eval_cases=pick("eval_cases"),
             poll_seconds=pick("poll_seconds"),
             max_polls=pick("max_polls"),
+            min_eval_cases=pick("min_eval_cases"),
+            promotion=PromotionPolicy(pick("promotion")),
+            approval_timeout_seconds=pick("approval_timeout_seconds"),
+            training_policy=pick("training_policy"),
+            version=self.version,
         )
 
 
@@ -130,53 +148,57 @@ def _config(deps: Deps, run_id: str) -> RetrainConfig:
 
 
 class StoreSource:
-    """Failed interactions from the data table: per-day counters pick the versions, an index pages the rows."""
+    """Every "not useful" verdict of the window from the data table (replay index pages, then each record)."""
 
-    def __init__(self, store: Store, registry: Registry) -> None:
-        self.store, self.registry = store, registry
+    def __init__(self, store: Store, policy: TrainingPolicy) -> None:
+        self.store, self.policy = store, policy
 
-    def not_useful_by_version(self, start: date, end: date) -> dict[str, int]:
-        return {
-            version.version_tag: sum(day.not_useful for day in self.store.daily_stats(version.version_tag, start, end))
-            for version in self.registry.list_versions()
-        }
-
-    def failed(self, versions: list[str], start: date, end: date) -> Iterator[FailedReply]:
+    def failed(self, start: date, end: date, version: str | None = None) -> Iterator[FailedReply]:
         from replyloop.services.export import iter_pages
 
-        for tag in versions:
+        def page(cursor: str | None) -> tuple[list[ReplayRow], str | None]:
+            query = ReplayQuery(
+                verdict=Verdict.NOT_USEFUL, assistant_version=version, start=start, end=end, limit=100, cursor=cursor
+            )
+            found = self.store.list_replay(query)
+            return found.rows, found.next_cursor
 
-            def page(cursor: str | None, tag: str = tag) -> tuple[list[ReplayRow], str | None]:
-                found = self.store.list_replay(
-                    ReplayQuery(
-                        verdict=Verdict.NOT_USEFUL,
-                        assistant_version=tag,
-                        start=start,
-                        end=end,
-                        limit=100,
-                        cursor=cursor,
-                    )
-                )
-                return found.rows, found.next_cursor
-
-            for row in iter_pages(page):
-                record = self.store.get_record(row.interaction.interaction_id)
-                if record is not None:
-                    yield failed_reply(record)
+        for row in iter_pages(page):
+            record = self.store.get_record(row.interaction.interaction_id)
+            if record is not None:
+                yield failed_reply(record, self.policy)
 
 
-def failed_reply(record: InteractionRecord) -> FailedReply:
-    improvement, explanation = record.improvement, record.explanation
+def failed_reply(record: InteractionRecord, policy: TrainingPolicy) -> FailedReply:
+    """The export's row for one failed interaction, with what the training policy decided about it."""
+    improvement, explanation, feedback = record.improvement, record.explanation, record.feedback
     kept = improvement if improvement is not None and not improvement.rejected_reason else None
+    agent_reply = feedback.agent_reply if feedback else None
+    preferred_score = None
+    if improvement is not None:
+        preferred = kept.corrected_score if kept else (improvement.agent_score if agent_reply else None)
+        preferred_score = preferred.overall if preferred else None
+    review = record.review if record.review and feedback and record.review.revision == feedback.revision else None
+    earned = Earned(
+        original_score=improvement.original_score.overall if improvement else None,
+        preferred_score=preferred_score,
+        author=feedback.submitted_by if feedback else None,
+        author_is_reviewer=bool(feedback and feedback.by_reviewer),
+        review="approved" if review and review.status == "approved" else "rejected" if review else "pending",
+        reviewed_by=review.reviewed_by if review else None,
+    )
     return FailedReply(
         interaction_id=record.interaction.interaction_id,
         message=record.interaction.message,
         ai_reply=record.interaction.ai_reply,
-        agent_reply=record.feedback.agent_reply if record.feedback else None,
+        agent_reply=agent_reply,
         corrected_reply=kept.corrected_reply if kept else None,
         failure_category=explanation.failure_category if explanation else None,
         explanation=explanation.explanation if explanation else None,
         score_gain=kept.score_gain_estimate if kept else None,
+        topic=record.interaction.topic or (explanation.topic if explanation else None),
+        version=record.interaction.assistant_version,
+        excluded_reason=training_exclusion(policy, earned),
     )
 
 
@@ -191,11 +213,13 @@ def export(deps: Deps, run_id: str) -> dict[str, Any]:
         lookback_days=config.lookback_days,
         min_not_useful=config.min_not_useful,
         validation_share=deps.settings.validation_share,
+        holdout_share=deps.settings.holdout_share,
         eval_cases=config.eval_cases,
+        version=config.version,
     )
     outputs: Outputs = deps.outputs_for(run_id)
     result = export_training_data(
-        StoreSource(deps.store, deps.registry),
+        StoreSource(deps.store, config.training_policy),
         prompt,
         outputs,
         options,
@@ -207,15 +231,21 @@ def export(deps: Deps, run_id: str) -> dict[str, Any]:
     deps.runs.save_data(run_id, "export", result.to_json())
     enough = result.enough
     reason = (
-        f"{result.counts['train.jsonl']} training examples from {result.rows} failed replies"
+        f"{result.counts['train.jsonl']} training examples from {result.rows} failed replies "
+        f"({result.held_out} held out for evaluation)"
         if enough
         else (
             f"Not enough training examples: {result.counts['train.jsonl']} (at least {options.min_examples} needed) "
-            f"from {result.rows} failed replies in {len(result.versions)} selected versions."
+            f"from {result.rows} failed replies in {len(result.topics)} selected topics "
+            f"(excluded: {_reasons(result.excluded)})."
         )
     )
     deps.runs.record_step(run_id, "export", "done", {**result.to_json(), "reason": reason}, deps.now)
     return {"enough": enough, "reason": reason, "examples": result.examples}
+
+
+def _reasons(excluded: dict[str, int]) -> str:
+    return ", ".join(f"{count} {reason}" for reason, count in sorted(excluded.items(), key=lambda p: -p[1])) or "none"
 
 
 def skip(deps: Deps, run_id: str, reason: str) -> dict[str, Any]:
@@ -295,18 +325,37 @@ def register(deps: Deps, run_id: str) -> dict[str, Any]:
 
 
 def prepare_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
-    """A stress-test run (same id) of the active version against the candidate, on the held-out failed queries."""
+    """A stress-test run (same id) of the active version against the candidate, on the held-out failed queries.
+
+    The cases are the export's held-out split: no training line, validation line or exemplar came from
+    them. As a last check, a case whose message digest is among the candidate prompt's exemplars is
+    dropped (an older prompt may carry exemplars from before the split), and the step says how many.
+    """
+    from replyloop.domain.training import message_digest
+
     active, _ = active_assistant(deps.registry, deps.llm_settings, deps.now)
     exported = deps.runs.data(run_id, "export") or {}
-    ids = list(exported.get("evalCaseIds") or [])
     tag = candidate_tag(run_id)
+    candidate = deps.registry.get_version(tag)
+    exemplar_digests: set[str] = set()
+    if candidate is not None:
+        prompt = deps.registry.get_prompt_version(candidate.prompt_name, candidate.prompt_version)
+        if prompt is not None:
+            exemplar_digests = {message_digest(exemplar.message) for exemplar in prompt.exemplars}
+    held_out = list(exported.get("evalCases") or [])
+    cases = [case for case in held_out if case["digest"] not in exemplar_digests]
+    ids = [case["interactionId"] for case in cases]
     try:
         deps.stress_log.get_run(run_id)
     except NotFoundError:
         deps.stress_log.create_run(NewStressRun(run_id, active.version_tag, tag, "retrain", len(ids)), deps.now)
-    deps.runs.record_step(
-        run_id, "evaluate", "started", {"baseline": active.version_tag, "candidate": tag, "cases": len(ids)}, deps.now
-    )
+    details = {
+        "baseline": active.version_tag,
+        "candidate": tag,
+        "cases": len(ids),
+        "droppedAsExemplars": len(held_out) - len(cases),
+    }
+    deps.runs.record_step(run_id, "evaluate", "started", details, deps.now)
     return {"cases": [{"runId": run_id, "interactionId": interaction_id} for interaction_id in ids]}
 
 
@@ -331,33 +380,74 @@ def evaluate_case(deps: Deps, run_id: str, interaction_id: str) -> dict[str, Any
 
 
 def finish_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
-    """Summarise the cases and promote the candidate only if it wins by the margin."""
+    """Summarise the held-out cases into evidence and apply the gate.
+
+    A candidate that passed waits for a person (`awaiting_approval`) unless the run's promotion policy
+    is `auto`; one that did not stays a candidate; too few cases is `insufficient_evidence`.
+    """
     config = _config(deps, run_id)
     cases = deps.stress_log.cases(run_id)
-    summary = summarise(cases)
-    deps.stress_log.complete_run(run_id, RunSummary.of(summary, 0.0), deps.now)
+    deps.stress_log.complete_run(run_id, RunSummary.of(summarise(cases), 0.0), deps.now)
+    evidence = evidence_of(cases, seed=run_id)
     decision = decide(
-        summary,
+        evidence,
         margin=config.margin,
         max_loss_share=deps.settings.max_loss_share,
+        min_cases=config.min_eval_cases,
     )
-    figures = {
-        "cases": summary.cases,
-        "baselineMean": summary.baseline_mean,
-        "candidateMean": summary.candidate_mean,
-        "wins": summary.wins,
-        "losses": summary.losses,
-        "ties": summary.ties,
-    }
-    deps.runs.record_step(run_id, "evaluate", "done", figures, deps.now)
-    if decision.promote:
+    deps.runs.save_data(run_id, "evaluation", evidence.to_json())
+    deps.runs.record_step(run_id, "evaluate", "done", evidence.to_json(), deps.now)
+    if decision.outcome is Outcome.INSUFFICIENT_EVIDENCE:
+        status = RunStatus.INSUFFICIENT_EVIDENCE
+    elif not decision.passed:
+        status = RunStatus.NOT_PROMOTED
+    elif config.promotion is PromotionPolicy.AUTO:
         activate_version(deps.registry, deps.llm_settings, candidate_tag(run_id), now=deps.now)
         status = RunStatus.PROMOTED
     else:
-        status = RunStatus.NOT_PROMOTED
-    deps.runs.record_step(run_id, "promote", status.value, {"reason": decision.reason}, deps.now)
+        deps.runs.save_data(run_id, "gate", {"reason": decision.reason})
+        return {
+            "status": RunStatus.AWAITING_APPROVAL.value,
+            "reason": decision.reason,
+            "approvalTimeoutSeconds": config.approval_timeout_seconds,
+        }
+    deps.runs.record_step(run_id, "promote", status.value, {"reason": decision.reason, "by": "gate"}, deps.now)
     deps.runs.finish(run_id, status, decision.reason, deps.now)
     return {"status": status.value, "reason": decision.reason}
+
+
+def await_approval(deps: Deps, run_id: str, task_token: str) -> dict[str, Any]:
+    """The state machine waits on `task_token` until a person approves or rejects (or it expires)."""
+    deps.runs.await_approval(run_id, task_token, deps.now)
+    deps.runs.record_step(run_id, "approval", "waiting", {"candidate": candidate_tag(run_id)}, deps.now)
+    return {"status": RunStatus.AWAITING_APPROVAL.value}
+
+
+def conclude_approval(deps: Deps, run_id: str, decision: dict[str, Any]) -> dict[str, Any]:
+    """What the person decided (handed over by `SendTaskSuccess`): promote the candidate, or keep the incumbent."""
+    approved, by = bool(decision.get("approved")), str(decision.get("by") or "unknown")
+    note = str(decision.get("note") or "").strip()
+    gate = str((deps.runs.data(run_id, "gate") or {}).get("reason") or "")
+    said = f": {note}" if note else ""
+    if approved:
+        activate_version(deps.registry, deps.llm_settings, candidate_tag(run_id), now=deps.now)
+        status, reason = RunStatus.PROMOTED, f"Approved by {by}{said}. {gate}".strip()
+    else:
+        status, reason = RunStatus.NOT_PROMOTED, f"Rejected by {by}{said}. {gate}".strip()
+    deps.runs.record_step(run_id, "promote", status.value, {"reason": reason, "by": by, "note": note}, deps.now)
+    deps.runs.finish(run_id, status, reason, deps.now)
+    return {"status": status.value, "reason": reason}
+
+
+def expire(deps: Deps, run_id: str) -> dict[str, Any]:
+    """Nobody approved or rejected the candidate in time: the incumbent stays."""
+    config = _config(deps, run_id)
+    reason = (
+        f"Nobody approved or rejected the candidate within {config.approval_timeout_seconds} s; the incumbent stays."
+    )
+    deps.runs.record_step(run_id, "promote", RunStatus.EXPIRED.value, {"reason": reason}, deps.now)
+    deps.runs.finish(run_id, RunStatus.EXPIRED, reason, deps.now)
+    return {"status": RunStatus.EXPIRED.value, "reason": reason}
 
 
 def fail(deps: Deps, run_id: str, error: dict[str, Any] | None) -> dict[str, Any]:
@@ -422,3 +512,19 @@ def read_run(runs: RetrainRuns, executions: Executions | None, run_id: str, now:
 def list_runs(runs: RetrainRuns, limit: int) -> list[RetrainRun]:
     """Retrain runs, newest first."""
     return runs.list(limit)
+
+
+def decide_approval(
+    runs: RetrainRuns, executions: Executions, run_id: str, *, approve: bool, by: str, note: str | None, now: datetime
+) -> RetrainRun:
+    """A person's answer to a run awaiting approval, handed to the waiting state machine (which promotes or not)."""
+    run = runs.get(run_id)
+    if run.status is not RunStatus.AWAITING_APPROVAL:
+        raise ConflictError(f"Retrain run {run_id!r} is {run.status.value}, not awaiting approval.")
+    token = runs.data(run_id, "taskToken")
+    if not token:
+        raise ConflictError(f"Retrain run {run_id!r} has no waiting approval task yet; try again shortly.")
+    executions.resume(str(token), {"approved": approve, "by": by, "note": note or ""})
+    decided = "approved" if approve else "rejected"
+    runs.record_step(run_id, "approval", decided, {"by": by, "note": note or ""}, now)
+    return runs.get(run_id)

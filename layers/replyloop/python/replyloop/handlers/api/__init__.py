@@ -50,8 +50,9 @@ ROUTERS: dict[str, tuple[str, ...]] = {
     "improvements": ("learning",),
     "stress-tests": ("stress",),
     "retrain-runs": ("retrain",),
+    "training-examples": ("training",),
 }
-ALL_ROUTERS = ("interactions", "feedback", "assistant", "versions", "learning", "stress", "retrain")
+ALL_ROUTERS = ("interactions", "feedback", "assistant", "versions", "learning", "stress", "retrain", "training")
 _included: set[str] = set()
 _including = threading.Lock()
 

@@ -10,7 +10,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import current_principal, require_admin
-from replyloop.models.retrain import NewRetrainRun, RetrainRunCreated, RetrainRunList, RetrainRunView
+from replyloop.models.retrain import (
+    ApprovalDecision,
+    NewRetrainRun,
+    RetrainRunCreated,
+    RetrainRunList,
+    RetrainRunView,
+)
 from replyloop.services import retrain
 from replyloop.wiring import get_executions, get_retrain_runs, get_retrain_settings, utc_now
 
@@ -57,3 +63,36 @@ def list_retrain_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Retrai
 )
 def get_retrain_run(run_id: RunId) -> RetrainRunView:
     return RetrainRunView.of(retrain.read_run(get_retrain_runs(), get_executions(), run_id, utc_now()))
+
+
+def _decide(run_id: str, body: ApprovalDecision | None, *, approve: bool) -> tuple[RetrainRunView, int]:
+    run = retrain.decide_approval(
+        get_retrain_runs(),
+        get_executions(),
+        run_id,
+        approve=approve,
+        by=current_principal(router),
+        note=(body or ApprovalDecision()).note,
+        now=utc_now(),
+    )
+    return RetrainRunView.of(run), 202
+
+
+@router.post(
+    "/retrain-runs/<run_id>/approve",
+    middlewares=[require_admin],
+    summary="Approve a candidate that passed the gate: the run promotes it",
+    responses=api_responses(202, "Handed to the waiting run, which promotes the candidate", 404, 409, body=True),
+)
+def approve_retrain_run(run_id: RunId, body: ApprovalDecision | None = None) -> tuple[RetrainRunView, int]:
+    return _decide(run_id, body, approve=True)
+
+
+@router.post(
+    "/retrain-runs/<run_id>/reject",
+    middlewares=[require_admin],
+    summary="Reject a candidate that passed the gate: the incumbent stays",
+    responses=api_responses(202, "Handed to the waiting run, which keeps the incumbent", 404, 409, body=True),
+)
+def reject_retrain_run(run_id: RunId, body: ApprovalDecision | None = None) -> tuple[RetrainRunView, int]:
+    return _decide(run_id, body, approve=False)
