@@ -13,6 +13,7 @@ from moto import mock_aws
 from replyloop.caches import clear_all
 from replyloop.domain.training import validate_dpo, validate_sft
 from replyloop.local.gateway import FunctionRunner
+from replyloop.local.pollers import QueuePoller
 from replyloop.local.provision import provision
 from replyloop.local.seed import FIRST, LAST, generate, version_setup
 from replyloop.local.stack import MOTO_CONFIG
@@ -20,7 +21,9 @@ from replyloop.local.statemachines import lambda_seam
 from tests.conftest import TEMPLATE
 from tests.helpers import ApiResult, call, http_event
 
-FAST = {"pollSeconds": 1, "evalCases": 12}
+# The seeded data holds a few dozen distinct held-out messages: the gate's minimum is lowered to fit, and
+# most tests promote through the gate alone (the approval tests below use the default, `approve`).
+FAST = {"pollSeconds": 1, "evalCases": 40, "minEvalCases": 5, "promotion": "auto", "trainingPolicy": "judged"}
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +38,7 @@ def flow():
         RUNNER[:] = [runner]
         with lambda_seam(provisioned.lambda_names, runner.invoke):
             seed()
+            drain_learning_queues(provisioned, runner)
             yield provisioned
         RUNNER.clear()
         clear_all()
@@ -62,16 +66,35 @@ def seed(count: int = 240) -> None:
         assert admin("POST", item["path"], body=item["body"]).status in (200, 201), item
 
 
-def run(options: dict[str, Any] | None = None, timeout: float = 90) -> dict[str, Any]:
-    started = admin("POST", "/api/retrain-runs", body={**FAST, **(options or {})})
-    assert started.status == 202, started.body
+def drain_learning_queues(provisioned, runner: FunctionRunner) -> None:
+    """The explain and correct workers handle every seeded verdict, as the local stack's pollers would:
+    a correction trains only once the judge has scored it."""
+    sqs = boto3.client("sqs")
+    pollers = [
+        QueuePoller(sqs, source, provisioned.queues[source.queue_logical_id], runner, wait_seconds=0)
+        for source in provisioned.queue_sources
+    ]
+    idle_rounds = 0
+    while idle_rounds < 2:  # the explain worker queues the correct job: empty twice in a row is done
+        delivered = sum(poller.poll_once() for poller in pollers)
+        idle_rounds = 0 if delivered else idle_rounds + 1
+
+
+def wait_for(run_id: str, done: Any, timeout: float = 90) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        view = admin("GET", started.body["statusUrl"]).body
-        if view["status"] != "running":
+        view = admin("GET", f"/api/retrain-runs/{run_id}").body
+        if done(view):
             return view
         time.sleep(0.2)
-    raise AssertionError(f"the run did not finish: {view}")
+    raise AssertionError(f"the run did not get there: {view}")
+
+
+def run(options: dict[str, Any] | None = None, timeout: float = 90) -> dict[str, Any]:
+    """Start a run and wait until it ends or waits for a person."""
+    started = admin("POST", "/api/retrain-runs", body={**FAST, **(options or {})})
+    assert started.status == 202, started.body
+    return wait_for(started.body["runId"], lambda view: view["status"] != "running", timeout)
 
 
 def s3_lines(flow, run_id: str, name: str) -> list[Any]:
@@ -105,6 +128,18 @@ def test_a_candidate_that_wins_is_promoted_and_drafts_better(flow):
     assert len(manifest["provenance"]["train.jsonl"]) == len(train)
     assert not set(manifest["provenance"]["train.jsonl"]) & set(manifest["provenance"]["validation.jsonl"])
     assert manifest["redacted"]["email"] > 0 and manifest["redacted"]["name"] > 0
+    accounting = manifest["accounting"]
+    assert accounting["verdicts"] == accounting["exported"] + accounting["heldOut"] + accounting["excluded"]
+    assert accounting["verdicts"] >= 60  # every not-useful verdict of the window, frontends' included
+
+    # The evidence: held-out cases only, never a training line's interaction or message.
+    evidence = view["evaluation"]
+    trained = {i for ids in manifest["provenance"].values() for i in ids}
+    assert evidence["cases"] >= 5 and not set(evidence["caseIds"]) & trained
+    assert set(evidence["caseIds"]) <= {case["interactionId"] for case in manifest["heldOut"]["cases"]}
+    low, high = evidence["ci95"]
+    assert 0 < low <= evidence["gain"] <= high
+    assert evidence["candidateMean"] > evidence["incumbentMean"]
     text = json.dumps(train + validation)
     assert "@example.com" not in text and "4111 1111 1111 1111" not in text and "DE89 3704" not in text
     assert not [f"{first} {last}" for first in FIRST for last in LAST if f"{first} {last}" in text]
@@ -195,3 +230,54 @@ def test_runs_are_admin_only_and_listed_newest_first(flow):
     listed = [item["runId"] for item in admin("GET", "/api/retrain-runs").body["items"]]
     assert listed[:2] == [second["runId"], first["runId"]]
     assert admin("GET", "/api/retrain-runs/nope").status == 404
+
+
+def test_too_few_held_out_cases_is_insufficient_evidence_and_keeps_the_incumbent(flow):
+    assert admin("POST", "/api/versions/v1/activate").status == 200
+    view = run({"minNotUseful": 0, "minEvalCases": 200})
+    assert view["status"] == "insufficient_evidence", view
+    assert "held-out cases were scored (at least 200 needed)" in view["reason"]
+    assert view["evaluation"]["cases"] < 200
+    assert active_tag() == "v1"
+
+
+def test_a_candidate_that_passed_waits_for_an_admin_who_approves_it(flow):
+    assert admin("POST", "/api/versions/v1/activate").status == 200
+    view = run({"minNotUseful": 0, "promotion": "approve"})
+    assert view["status"] == "awaiting_approval", view
+    run_id = view["runId"]
+    assert view["steps"]["approval"]["outcome"] == "waiting" and view["evaluation"]["ci95"][0] > 0
+    assert active_tag() == "v1"  # nobody approved yet
+
+    (runner,) = RUNNER
+    event = http_event("POST", f"/api/retrain-runs/{run_id}/approve", body={}, groups="[agent]")
+    assert call(lambda event, _: runner.invoke("ApiFunction", event), event).status == 403
+
+    answered = admin("POST", f"/api/retrain-runs/{run_id}/approve", body={"note": "read the regressions"})
+    assert answered.status == 202, answered.body
+    done = wait_for(run_id, lambda v: v["status"] != "awaiting_approval")
+    assert done["status"] == "promoted", done
+    assert done["reason"].startswith("Approved by ") and "read the regressions" in done["reason"]
+    assert done["steps"]["approval"]["outcome"] == "approved"
+    assert active_tag() == done["candidateVersion"]
+    again = admin("POST", f"/api/retrain-runs/{run_id}/approve", body={})
+    assert again.status == 409  # decided once
+
+
+def test_a_rejected_candidate_keeps_the_incumbent(flow):
+    assert admin("POST", "/api/versions/v1/activate").status == 200
+    view = run({"minNotUseful": 0, "promotion": "approve"})
+    assert view["status"] == "awaiting_approval", view
+    assert admin("POST", f"/api/retrain-runs/{view['runId']}/reject", body={"note": "too terse"}).status == 202
+    done = wait_for(view["runId"], lambda v: v["status"] != "awaiting_approval")
+    assert done["status"] == "not_promoted" and done["reason"].startswith("Rejected by ")
+    assert active_tag() == "v1"
+
+
+def test_an_approval_nobody_gives_expires(flow):
+    assert admin("POST", "/api/versions/v1/activate").status == 200
+    view = run({"minNotUseful": 0, "promotion": "approve", "approvalTimeoutSeconds": 1})
+    done = wait_for(view["runId"], lambda v: v["status"] not in ("running", "awaiting_approval"))
+    assert done["status"] == "expired", done
+    assert "Nobody approved or rejected the candidate within 1 s" in done["reason"]
+    assert active_tag() == "v1"

@@ -18,7 +18,7 @@ from typing import Any
 
 from replyloop.domain.prompts import Exemplar
 from replyloop.domain.stress import CaseResult, summarise
-from replyloop.domain.training import FailedReply, dedupe_key
+from replyloop.domain.training import FailedReply, dedupe_key, topic_key
 
 LESSONS_HEADING = "Lessons from agents' corrections:"
 EXEMPLARS_PER_CATEGORY = 3
@@ -51,6 +51,9 @@ class TrainerName(StrEnum):
     OPENAI = "openai"
 
 
+GROUP_SEPARATOR = "\x1f"  # between a failure category and a topic in `PromptMaterial.exemplars` keys
+
+
 @dataclass(slots=True)
 class PromptMaterial:
     """What the prompt trainer needs, bounded by the number of categories (not of rows)."""
@@ -71,7 +74,9 @@ class PromptMaterial:
         reply = row.preferred_reply
         if not reply:
             return
-        candidates = self.exemplars.setdefault(category, [])
+        # Exemplars are kept per category *and topic*: the best corrections of one topic must not crowd
+        # out every other topic's, or the prompt only learns to answer one kind of question.
+        candidates = self.exemplars.setdefault(f"{category}{GROUP_SEPARATOR}{topic_key(row.topic)}", [])
         gain = row.score_gain if row.score_gain is not None else 0.0
         if any(c["message"] == row.message for c in candidates):
             return
@@ -139,8 +144,10 @@ def compile_prompt(
     chosen: list[Exemplar] = []
     seen: set[bytes] = set()
     spent = 0
-    # Round-robin over categories (most frequent first), best gain first, then the old exemplars.
-    queues = [list(material.exemplars.get(category) or []) for category in ranked]
+    # Round-robin over categories (most frequent first) and their topics, best gain first, then the old exemplars.
+    rank = {category: index for index, category in enumerate(ranked)}
+    groups = sorted(material.exemplars, key=lambda g: (rank.get(g.split(GROUP_SEPARATOR)[0], len(rank)), g))
+    queues = [list(material.exemplars[group]) for group in groups]
     fresh = [queue.pop(0) for _ in range(EXEMPLARS_PER_CATEGORY) for queue in queues if queue]
     pool = [Exemplar(c["message"], c["reply"]) for c in fresh] + list(previous_exemplars)
     for exemplar in pool:

@@ -51,6 +51,12 @@ CITIES = [
     "Austin, TX 78701",
 ]
 
+PLANS = ["Basic", "Plus", "Family", "Pro", "Team"]
+PRODUCTS = ["blender", "standing desk", "coffee grinder", "air fryer", "desk lamp", "office chair", "kettle"]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+DEVICES = ["Android phone", "iPhone", "iPad", "Chromebook", "Windows laptop", "Mac"]
+FEATURES = ["camera scanner", "order history", "chat window", "settings page", "barcode reader"]
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -64,7 +70,7 @@ class Scenario:
 SCENARIOS = [
     Scenario(
         "billing",
-        "Hi, I'm {name} and I was charged twice for my subscription this month on card {card}. "
+        "Hi, I'm {name} and I was charged {amount} twice for my {plan} subscription this month on card {card}. "
         "Can you refund the duplicate? You can reach me at {email} or {phone}.",
         "I'm sorry about the double charge, {first}. I can see two charges this month; I've refunded the "
         "duplicate and you'll see it on your card within 5-7 business days.",
@@ -74,8 +80,8 @@ SCENARIOS = [
     ),
     Scenario(
         "shipping",
-        "Order #{order} still hasn't arrived. It was supposed to be delivered to {address} last week. "
-        "This is {name}, phone {phone}.",
+        "Order #{order} (a {product}) still hasn't arrived. It was supposed to be delivered to {address} last "
+        "{weekday}. This is {name}, phone {phone}.",
         "Sorry for the delay, {first}. Order #{order} is held at the local depot; it will be redelivered "
         "tomorrow, and I've upgraded it to express at no cost.",
         "Shipping usually takes 3-5 business days. Please wait a few more days.",
@@ -84,7 +90,7 @@ SCENARIOS = [
     ),
     Scenario(
         "refunds",
-        "I returned the blender two weeks ago and still no refund. My IBAN is {iban}. Email: {email}",
+        "I returned the {product} {weeks} weeks ago and still no refund of {amount}. My IBAN is {iban}. Email: {email}",
         "Thanks for your patience. Your return was received on the 3rd; the refund was issued today and "
         "reaches your bank in 3-5 business days.",
         "Refunds are processed according to our refund policy.",
@@ -93,7 +99,8 @@ SCENARIOS = [
     ),
     Scenario(
         "account",
-        "I can't log in anymore, the reset email never comes. My account email is {email}. I'm {name}.",
+        "I can't log in on my {device} anymore since {weekday}, the reset email never comes. My account email is "
+        "{email}. I'm {name}.",
         "I've sent a new reset link to your email; check the spam folder too. It's valid for 30 minutes.",
         "Please try resetting your password.",
         "Hi {first} - I've sent a fresh reset link (check spam too), valid for 30 minutes. "
@@ -101,7 +108,7 @@ SCENARIOS = [
     ),
     Scenario(
         "technical",
-        "The app crashes every time I open the camera scanner on my phone. Very frustrating! -- {name}",
+        "The app crashes every time I open the {feature} on my {device}. Very frustrating! -- {name}",
         "Sorry about the crash. Version 4.2.1, out today, fixes the camera scanner; please update from the "
         "app store and it should work again.",
         "Have you tried turning it off and on again?",
@@ -110,7 +117,7 @@ SCENARIOS = [
     ),
     Scenario(
         "billing",
-        "Why did my plan price go up? Nobody told me. Account holder {name}, {email}.",
+        "Why did my {plan} plan go up to {amount} a month? Nobody told me. Account holder {name}, {email}.",
         "Prices changed on the 1st; we emailed all customers in advance. You can keep the old price for 3 "
         "months, which I've applied to your account.",
         "Our prices may change from time to time.",
@@ -209,6 +216,14 @@ def _person(rng: random.Random) -> dict[str, str]:
         "iban": rng.choice(["DE89 3704 0044 0532 0130 00", "GB29 NWBK 6016 1331 9268 19"]),
         "address": f"{rng.choice(STREETS)}, {rng.choice(CITIES)}",
         "order": str(rng.randint(100000, 999999)),
+        # Details that survive redaction, so messages stay as varied as real traffic once names are gone.
+        "amount": f"${rng.randint(5, 120)}.{rng.choice(['00', '49', '99'])}",
+        "plan": rng.choice(PLANS),
+        "product": rng.choice(PRODUCTS),
+        "weekday": rng.choice(WEEKDAYS),
+        "weeks": str(rng.randint(2, 5)),
+        "device": rng.choice(DEVICES),
+        "feature": rng.choice(FEATURES),
     }
 
 

@@ -83,7 +83,7 @@ def failed_reply_of(view: dict[str, Any], policy: TrainingPolicy) -> FailedReply
         score_gain=view.get("scoreGainEstimate") if kept else None,
         topic=view.get("topic"),
         version=view.get("assistantVersion"),
-        excluded_reason=training_exclusion(policy, earned),
+        excluded_reason=training_exclusion(policy, earned) if (kept or view.get("agentReply")) else None,
     )
 
 

@@ -198,7 +198,8 @@ def failed_reply(record: InteractionRecord, policy: TrainingPolicy) -> FailedRep
         score_gain=kept.score_gain_estimate if kept else None,
         topic=record.interaction.topic or (explanation.topic if explanation else None),
         version=record.interaction.assistant_version,
-        excluded_reason=training_exclusion(policy, earned),
+        # With no reply to prefer there is nothing to earn: the export names that reason itself.
+        excluded_reason=training_exclusion(policy, earned) if (kept or agent_reply) else None,
     )
 
 
