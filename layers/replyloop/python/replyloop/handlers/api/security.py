@@ -44,4 +44,5 @@ def require(role: Role) -> Callable[[APIGatewayHttpResolver, NextMiddleware], Re
 
 
 require_agent = require(Role.AGENT)
+require_reviewer = require(Role.REVIEWER)
 require_admin = require(Role.ADMIN)
