@@ -72,6 +72,100 @@ def test_feedback_is_counted_once_and_moves_when_changed(api):
     assert today == {"date": TODAY, "useful": 0, "notUseful": 1, "total": 1, "interactions": 1}
 
 
+def history(api, interaction_id):
+    view = api("GET", f"/api/interactions/{interaction_id}")
+    assert view.status == 200, view.body
+    return view.body["history"]
+
+
+def test_every_verdict_is_kept_in_the_history_oldest_first(api):
+    interaction_id = record(api)
+    path = f"/api/interactions/{interaction_id}/feedback"
+    assert history(api, interaction_id) == []
+
+    for body in ({"useful": True}, {"useful": False}, {"useful": False, "agentReply": "It ships today."}):
+        assert api("POST", path, body=body).status == 200
+    assert api("POST", path, body={"useful": False, "agentReply": "It ships today."}).status == 200  # unchanged
+
+    entries = history(api, interaction_id)
+    assert [(e["revision"], e["verdict"], e["agentReply"]) for e in entries] == [
+        (1, "yes", None),
+        (2, "no", None),
+        (3, "no", "It ships today."),
+    ]
+    assert {e["submittedBy"] for e in entries} == {"tester"}
+    assert [e["submittedAt"] for e in entries] == sorted(e["submittedAt"] for e in entries)
+    assert set(entries[0]) == {"verdict", "agentReply", "submittedBy", "submittedAt", "revision"}
+    stats = analytics(api)
+    assert (stats["total"], stats["usefulCount"], stats["notUsefulCount"]) == (1, 0, 1)  # history is not counted
+
+
+def test_another_agent_may_not_change_a_verdict_and_it_stays_as_it_was(api):
+    interaction_id = record(api)
+    path = f"/api/interactions/{interaction_id}/feedback"
+    assert api("POST", path, body={"useful": True}, username="maria").status == 200
+
+    refused = api("POST", path, body={"useful": False, "agentReply": "Mine."}, username="li")
+    assert refused.status == 403
+    assert "'maria'" in refused.body["message"] and "reviewer" in refused.body["message"]
+
+    view = api("GET", f"/api/interactions/{interaction_id}").body
+    assert (view["feedback"]["verdict"], view["feedback"]["submittedBy"], view["feedback"]["revision"]) == (
+        "yes",
+        "maria",
+        1,
+    )
+    assert [e["submittedBy"] for e in view["history"]] == ["maria"]
+    stats = analytics(api)
+    assert (stats["total"], stats["usefulCount"], stats["notUsefulCount"], stats["overrideCount"]) == (1, 1, 0, 0)
+    # The same verdict again changes nothing, so it is not refused; the agent's own verdict stays theirs.
+    assert api("POST", path, body={"useful": True}, username="li").body["submittedBy"] == "maria"
+
+
+@pytest.mark.parametrize("groups", ["[reviewer]", "[admin]"])
+def test_a_reviewer_or_admin_may_change_another_agents_verdict_and_the_history_keeps_both(api, groups):
+    interaction_id = record(api)
+    path = f"/api/interactions/{interaction_id}/feedback"
+    assert api("POST", path, body={"useful": True}, username="maria").status == 200
+
+    changed = api("POST", path, body={"useful": False, "agentReply": "Mine."}, username="lead", groups=groups)
+    assert changed.status == 200, changed.body
+    assert (changed.body["verdict"], changed.body["submittedBy"], changed.body["revision"]) == ("no", "lead", 2)
+    entries = history(api, interaction_id)
+    assert [(e["submittedBy"], e["verdict"], e["revision"]) for e in entries] == [
+        ("maria", "yes", 1),
+        ("lead", "no", 2),
+    ]
+    stats = analytics(api)
+    assert (stats["total"], stats["usefulCount"], stats["notUsefulCount"], stats["overrideCount"]) == (1, 0, 1, 1)
+
+
+def test_a_resent_verdict_transaction_never_duplicates_a_history_entry(api, stack):
+    from replyloop.domain.auth import Role
+    from replyloop.domain.feedback import plan_feedback
+    from replyloop.ports import CaptureWrite, ConcurrentChangeError
+    from replyloop.wiring import get_store
+
+    interaction_id = record(api)
+    store = get_store()
+    record_ = store.get_record(interaction_id)
+    change = plan_feedback(
+        record_.interaction,
+        None,
+        useful=False,
+        agent_reply=None,
+        actor="tester",
+        roles=frozenset({Role.AGENT}),
+        now=datetime.now(UTC),
+    )
+    write = CaptureWrite(interaction=record_.interaction, is_new_interaction=False, feedback=change)
+    store.save_capture(write)
+    with pytest.raises(ConcurrentChangeError):
+        store.save_capture(write)  # the same transaction again: cancelled whole, nothing written twice
+    assert [entry.revision for entry in store.get_record(interaction_id).history] == [1]
+    assert analytics(api)["total"] == 1
+
+
 def test_a_no_with_agent_reply_becomes_a_training_example_until_it_turns_yes(api, stack):
     from replyloop.wiring import get_store
 

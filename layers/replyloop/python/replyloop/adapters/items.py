@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from replyloop.adapters.keys import format_timestamp, interaction_pk, parse_timestamp
+from replyloop.adapters.keys import format_timestamp, interaction_pk, parse_timestamp, verdict_sk
 from replyloop.domain.entities import Feedback, Interaction, Verdict
 from replyloop.domain.errors import InvalidRequestError
 from replyloop.domain.learning import Job, Step
@@ -124,7 +124,24 @@ def feedback_item(interaction: Interaction, feedback: Feedback) -> dict[str, Any
     return _drop_none(base)
 
 
+def verdict_item(feedback: Feedback) -> dict[str, Any]:
+    """One revision of the verdict history: written once, never changed (docs/data-model.md, Items)."""
+    return _drop_none(
+        {
+            "pk": interaction_pk(feedback.interaction_id),
+            "sk": verdict_sk(feedback.revision),
+            "interactionId": feedback.interaction_id,
+            "verdict": feedback.verdict.value,
+            "agentReply": feedback.agent_reply,
+            "submittedAt": format_timestamp(feedback.submitted_at),
+            "submittedBy": feedback.submitted_by,
+            "revision": feedback.revision,
+        }
+    )
+
+
 def feedback_from_item(item: Mapping[str, Any]) -> Feedback:
+    """A feedback item or a verdict history item (they share the verdict's attributes)."""
     return Feedback(
         interaction_id=str(item["interactionId"]),
         verdict=Verdict(str(item["verdict"])),

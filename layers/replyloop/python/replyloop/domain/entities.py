@@ -167,12 +167,13 @@ class InteractionRecord:
     """Everything stored about one interaction (the replay panel's data)."""
 
     interaction: Interaction
-    feedback: Feedback | None = None
+    feedback: Feedback | None = None  # the current verdict
     training_prompt: TrainingPrompt | None = None
     training_example: TrainingExample | None = None
     explanation: Explanation | None = None
     why: WhyThisReply | None = None
     improvement: Improvement | None = None
+    history: tuple[Feedback, ...] = ()  # every verdict revision, oldest first (`feedback.verdict_history`)
 
 
 @dataclass(frozen=True, slots=True)

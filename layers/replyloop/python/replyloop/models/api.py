@@ -123,6 +123,26 @@ class FeedbackView(ApiModel):
         )
 
 
+class VerdictRevision(ApiModel):
+    """One entry of an interaction's verdict history (append-only)."""
+
+    verdict: Literal["yes", "no"]
+    agent_reply: str | None
+    submitted_by: str
+    submitted_at: datetime
+    revision: int
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> VerdictRevision:
+        return cls(
+            verdict=feedback.verdict.value,
+            agent_reply=feedback.agent_reply,
+            submitted_by=feedback.submitted_by,
+            submitted_at=feedback.submitted_at,
+            revision=feedback.revision,
+        )
+
+
 class FeedbackResponse(FeedbackView):
     interaction_id: str
 
@@ -199,6 +219,9 @@ class InteractionView(ApiModel):
     created_at: datetime
     created_by: str
     feedback: FeedbackView | None
+    history: list[VerdictRevision] = Field(
+        description="Every verdict given on the interaction, oldest first; a change appends, nothing is lost."
+    )
     training_prompt: TrainingPromptView | None
     snoozed: bool
     explanation: str | None = Field(description="Why the reply failed (explain worker), once it has run.")
@@ -229,6 +252,7 @@ class InteractionView(ApiModel):
             created_at=interaction.created_at,
             created_by=interaction.created_by,
             feedback=FeedbackView.of(feedback) if feedback else None,
+            history=[VerdictRevision.of(entry) for entry in record.history],
             training_prompt=TrainingPromptView(prompt=prompt.prompt, rating=prompt.rating) if prompt else None,
             snoozed=interaction.snoozed,
             explanation=explanation.explanation if explanation else None,

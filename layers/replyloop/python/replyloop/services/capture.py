@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from replyloop.domain.analytics import CategoryTrend, UsefulnessSummary, summarise, top_categories
+from replyloop.domain.auth import Role
 from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, Page, ReplayRow
 from replyloop.domain.errors import BusyError, ConflictError, InvalidRequestError, NotFoundError, StorageError
 from replyloop.domain.feedback import plan_feedback
@@ -137,12 +138,14 @@ def record_feedback(
     useful: bool,
     agent_reply: str | None,
     actor: str,
+    roles: frozenset[Role],
     now: datetime,
     queue: JobQueue | None = None,
 ) -> Feedback:
-    """Record (or change) the verdict on an interaction; counts move, never double.
+    """Record (or change) the verdict on an interaction; counts move, never double, the history grows.
 
-    Every lost race re-reads and plans again (the verdict may have changed); one lost on a counter shard
+    Changing a verdict someone else gave needs the reviewer role in `roles` (`ForbiddenError`, checked on each
+    fresh read). Every lost race re-reads and plans again (the verdict may have changed); one lost on a counter shard
     also pauses first. Out of attempts: `BusyError` after a shard conflict, else `ConflictError`.
     """
     policy = RETRY
@@ -152,7 +155,13 @@ def record_feedback(
         if record is None:
             raise NotFoundError(f"No interaction with id {interaction_id!r}.")
         change = plan_feedback(
-            record.interaction, record.feedback, useful=useful, agent_reply=agent_reply, actor=actor, now=now
+            record.interaction,
+            record.feedback,
+            useful=useful,
+            agent_reply=agent_reply,
+            actor=actor,
+            roles=roles,
+            now=now,
         )
         try:
             store.save_capture(CaptureWrite(interaction=record.interaction, is_new_interaction=False, feedback=change))
@@ -184,7 +193,9 @@ def record_feedback_log(
 ) -> tuple[Interaction, Feedback]:
     """The seeds' one-call form: interaction and verdict stored together, atomically."""
     interaction = _build_interaction(draft, actor, now)
-    change = plan_feedback(interaction, None, useful=useful, agent_reply=agent_reply, actor=actor, now=now)
+    change = plan_feedback(
+        interaction, None, useful=useful, agent_reply=agent_reply, actor=actor, roles=frozenset(), now=now
+    )
     save_with_retry(store, CaptureWrite(interaction=interaction, is_new_interaction=True, feedback=change))
     dispatch(store, queue, change.explain_job)
     return interaction, change.feedback

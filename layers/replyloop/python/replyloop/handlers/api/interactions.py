@@ -77,7 +77,16 @@ def get_interaction(interaction_id: InteractionId) -> InteractionView:
     "/interactions/<interaction_id>/feedback",
     middlewares=[require_agent],
     summary="Give or change the verdict on an interaction",
-    responses=api_responses(200, "The verdict as stored", 404, 409, body=True),
+    description="Changing a verdict another agent gave needs the `reviewer` role (or `admin`); the earlier "
+    "verdict stays in the interaction's `history`.",
+    responses=api_responses(
+        200,
+        "The verdict as stored",
+        404,
+        409,
+        body=True,
+        details={403: "The token's role does not allow this: changing another agent's verdict needs 'reviewer'"},
+    ),
 )
 def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> FeedbackResponse:
     feedback = capture.record_feedback(
@@ -86,6 +95,7 @@ def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> Fee
         useful=body.useful,
         agent_reply=body.agent_reply,
         actor=current_principal(router),
+        roles=current_roles(router),
         now=_now(),
         queue=get_job_queue(),
     )
