@@ -37,16 +37,46 @@ def test_record_then_read_an_interaction(api):
     assert body["interactionId"] == interaction_id
     assert body["message"] == DRAFT["message"]
     assert body["aiReply"] == DRAFT["aiReply"]
-    assert body["assistantVersion"] == "v1"
-    assert body["confidence"] == 0.42
+    assert (body["assistantVersion"], body["source"], body["externalVersion"]) == ("external", "external", "v1")
+    assert (body["confidence"], body["confidenceSource"]) == (0.42, "external")
     assert body["createdBy"] == "tester"
     assert body["feedback"] is None
     assert analytics(api)["interactions"] == 1
 
 
 def test_version_defaults_to_external(api):
-    interaction_id = record(api, assistantVersion=None)
-    assert api("GET", f"/api/interactions/{interaction_id}").body["assistantVersion"] == "external"
+    interaction_id = record(api, assistantVersion=None, confidence=None)
+    view = api("GET", f"/api/interactions/{interaction_id}").body
+    assert (view["assistantVersion"], view["externalVersion"], view["confidenceSource"]) == ("external", None, None)
+
+
+def test_a_frontends_version_tag_never_counts_for_that_registered_version(api):
+    drafted = api("POST", "/api/replies", body={"message": "Where is order 123?"})  # by replyloop, with v1
+    assert drafted.status == 201, drafted.body
+    assert drafted.body["assistantVersion"] == "v1"
+    drafted_id = drafted.body["interactionId"]
+    assert api("POST", f"/api/interactions/{drafted_id}/feedback", body={"useful": True}).status == 200
+    before = analytics(api, version="v1")
+
+    external = api("POST", "/api/feedback-replay", body={**DRAFT, "assistantVersion": "v1", "feedback": "no"})
+    assert external.status == 201, external.body
+    assert external.body["assistantVersion"] == "external"
+    recorded = record(api, assistantVersion="v1")
+
+    after = analytics(api, version="v1")
+    assert (after["interactions"], after["total"], after["usefulCount"], after["notUsefulCount"]) == (1, 1, 1, 0)
+    assert after == before
+    assert api("GET", "/api/feedback/replay", params={"version": "v1"}).body["items"][0]["interactionId"] == drafted_id
+    outside = analytics(api, version="external")
+    assert (outside["interactions"], outside["total"], outside["notUsefulCount"]) == (2, 1, 1)
+
+    views = [api("GET", f"/api/interactions/{i}").body for i in (drafted_id, external.body["interactionId"], recorded)]
+    assert [(v["source"], v["assistantVersion"], v["externalVersion"]) for v in views] == [
+        ("replyloop", "v1", None),
+        ("external", "external", "v1"),
+        ("external", "external", "v1"),
+    ]
+    assert [v["confidenceSource"] for v in views] == ["replyloop", "external", "external"]
 
 
 def test_feedback_is_counted_once_and_moves_when_changed(api):
@@ -207,13 +237,20 @@ def test_the_one_call_feedback_log(api):
 
 
 def test_analytics_per_version_and_top_negative_messages(api):
-    for version, useful in [("v1", False), ("v1", True), ("v2", True), ("v2", True)]:
-        body = {**DRAFT, "assistantVersion": version, "feedback": "yes" if useful else "no"}
+    for useful in (False, True):  # drafted by replyloop with the active version, v1
+        drafted = api("POST", "/api/replies", body={"message": "Where is order 123?"}).body
+        assert (
+            api("POST", f"/api/interactions/{drafted['interactionId']}/feedback", body={"useful": useful}).status == 200
+        )
+    for version in ("v2", "v2"):  # recorded by a frontend: external, whatever it tags them
+        body = {**DRAFT, "assistantVersion": version, "feedback": "yes"}
         assert api("POST", "/api/feedback-replay", body=body).status == 201
-    everything, v2 = analytics(api), analytics(api, version="v2")
+    everything, v1, external = analytics(api), analytics(api, version="v1"), analytics(api, version="external")
     assert (everything["total"], everything["usefulCount"]) == (4, 3)
-    assert (v2["total"], v2["usefulCount"], v2["assistantVersion"]) == (2, 2, "v2")
-    assert v2["topNegativeMessages"] == []
+    assert (v1["total"], v1["usefulCount"], v1["assistantVersion"]) == (2, 1, "v1")
+    assert (external["total"], external["usefulCount"], external["assistantVersion"]) == (2, 2, "external")
+    assert external["topNegativeMessages"] == []
+    assert analytics(api, version="v2")["total"] == 0
     assert [m["assistantVersion"] for m in everything["topNegativeMessages"]] == ["v1"]
     assert len(everything["dailyBreakdown"]) == 30
 
@@ -267,10 +304,12 @@ def test_replay_filters_and_pages(api):
 
     only_no = api("GET", "/api/feedback/replay", params={"verdict": "no"}).body["items"]
     assert [i["message"] for i in only_no] == ["m1", "m3"]
-    v2_no = api("GET", "/api/feedback/replay", params={"verdict": "no", "version": "v2"}).body["items"]
-    assert [i["message"] for i in v2_no] == ["m1"]
-    v1 = api("GET", "/api/feedback/replay", params={"version": "v1", "order": "oldest"}).body["items"]
-    assert [i["message"] for i in v1] == ["m4", "m3"]
+    # Recorded by a frontend, so all are "external" whatever version tag it sent (v2 or v1).
+    external_no = api("GET", "/api/feedback/replay", params={"verdict": "no", "version": "external"}).body["items"]
+    assert [i["message"] for i in external_no] == ["m1", "m3"]
+    oldest = api("GET", "/api/feedback/replay", params={"version": "external", "order": "oldest"}).body["items"]
+    assert [i["message"] for i in oldest] == ["m4", "m3", "m2", "m1", "m0"]
+    assert api("GET", "/api/feedback/replay", params={"version": "v2"}).body["items"] == []
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     ranged = api("GET", "/api/feedback/replay", params={"from": yesterday, "to": yesterday}).body["items"]
     assert [i["message"] for i in ranged] == ["m1"]

@@ -93,7 +93,7 @@ def many_writers(store, writers: int, interactions_each: int, verdicts_each: int
     def writer(number: int) -> None:
         rng = random.Random(number)
         for _ in range(interactions_each):
-            draft = capture.NewInteraction(message="m", ai_reply="r", assistant_version="v1")
+            draft = capture.NewInteraction(message="m", ai_reply="r", external_version="v1")
             interaction = call(capture.record_interaction, store, draft, actor=f"w{number}", now=NOW)
             verdicts = [rng.random() < 0.5 for _ in range(verdicts_each)]
             for useful in verdicts:
@@ -116,7 +116,7 @@ def many_writers(store, writers: int, interactions_each: int, verdicts_each: int
 
     assert conflicts.cancelled > 0  # the writers did collide
     useful = sum(final.values())
-    for version in (None, "v1"):
+    for version in (None, "external"):  # a frontend's "v1" tag counts as external (decisions #24)
         (stats,) = store.daily_stats(version, NOW.date(), NOW.date())
         assert stats.interactions == len(final) == writers * interactions_each
         assert (stats.total, stats.useful, stats.not_useful) == (len(final), useful, len(final) - useful)

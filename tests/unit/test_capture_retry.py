@@ -17,7 +17,7 @@ from replyloop.settings import LlmSettings
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 REVIEWER = frozenset({Role.AGENT, Role.REVIEWER})  # "b" changes what "a" may have given
-DRAFT = capture.NewInteraction(message="Where is my order?", ai_reply="It ships today.", assistant_version="v1")
+DRAFT = capture.NewInteraction(message="Where is my order?", ai_reply="It ships today.", external_version="v1")
 
 
 class FakeStore:

@@ -48,7 +48,9 @@ class InteractionFields(RequestModel):
     message: Text = Field(description="The customer's message.")
     ai_reply: Text = Field(description="The reply the AI drafted.")
     assistant_version: VersionTag | None = Field(
-        default=None, description="Assistant version that drafted the reply; `external` when omitted."
+        default=None,
+        description="The frontend's own version tag for the reply, kept as `externalVersion`. The interaction's "
+        "`assistantVersion` is always `external`: only replies replyloop drafted count for a registered version.",
     )
     confidence: Confidence | None = Field(default=None, description="The draft's confidence, 0-1.")
     conversation_id: ExternalId | None = None
@@ -212,8 +214,15 @@ class InteractionView(ApiModel):
     message: str
     ai_reply: str
     agent_reply: str | None
-    assistant_version: str
+    assistant_version: str = Field(description="`external` unless replyloop drafted the reply (`source`).")
+    source: Literal["external", "replyloop"] = Field(
+        description="`replyloop` for a reply drafted here (POST /api/replies), `external` for one a frontend recorded."
+    )
+    external_version: str | None = Field(description="The version tag the frontend sent, if any; not counted.")
     confidence: float | None
+    confidence_source: Literal["external", "replyloop"] | None = Field(
+        description="Who computed `confidence`: `external` when the frontend supplied it as given."
+    )
     conversation_id: str | None
     topic: str | None
     created_at: datetime
@@ -246,7 +255,10 @@ class InteractionView(ApiModel):
             ai_reply=interaction.ai_reply,
             agent_reply=feedback.agent_reply if feedback else None,
             assistant_version=interaction.assistant_version,
+            source=interaction.source.value,
+            external_version=interaction.external_version,
             confidence=interaction.confidence,
+            confidence_source=interaction.confidence_source.value if interaction.confidence_source else None,
             conversation_id=interaction.conversation_id,
             topic=interaction.topic,
             created_at=interaction.created_at,

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from replyloop.domain.analytics import CategoryTrend, UsefulnessSummary, summarise, top_categories
 from replyloop.domain.auth import Role
-from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, Page, ReplayRow
+from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, Page, ReplayRow, Source
 from replyloop.domain.errors import BusyError, ConflictError, InvalidRequestError, NotFoundError, StorageError
 from replyloop.domain.feedback import plan_feedback
 from replyloop.domain.learning import Job
@@ -54,9 +54,11 @@ RETRY = RetryPolicy()
 
 @dataclass(frozen=True, slots=True)
 class NewInteraction:
+    """An interaction a frontend drafted; `external_version` is its own version tag, if it sent one."""
+
     message: str
     ai_reply: str
-    assistant_version: str | None = None
+    external_version: str | None = None
     confidence: float | None = None
     conversation_id: str | None = None
     topic: str | None = None
@@ -68,16 +70,21 @@ def new_interaction_id() -> str:
 
 
 def _build_interaction(draft: NewInteraction, actor: str, now: datetime) -> Interaction:
+    """A frontend's interaction: counted as `external`, whatever version tag it sent (kept as `external_version`),
+    so no frontend can move a registered version's counters, replay index or retrain selection."""
     return Interaction(
         interaction_id=new_interaction_id(),
         message=draft.message,
         ai_reply=draft.ai_reply,
-        assistant_version=draft.assistant_version or DEFAULT_ASSISTANT_VERSION,
+        assistant_version=DEFAULT_ASSISTANT_VERSION,
         created_at=draft.created_at or now,
         created_by=actor,
         confidence=draft.confidence,
         conversation_id=draft.conversation_id,
         topic=draft.topic,
+        source=Source.EXTERNAL,
+        external_version=draft.external_version,
+        confidence_source=None if draft.confidence is None else Source.EXTERNAL,
     )
 
 

@@ -39,7 +39,7 @@ def _draft(body: InteractionFields) -> capture.NewInteraction:
     return capture.NewInteraction(
         message=body.message,
         ai_reply=body.ai_reply,
-        assistant_version=body.assistant_version,
+        external_version=body.assistant_version,
         confidence=body.confidence,
         conversation_id=body.conversation_id,
         topic=body.topic,
