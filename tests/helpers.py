@@ -29,6 +29,7 @@ def http_event(
     body: Any = None,
     raw_body: str | bytes | None = None,
     groups: str | None = "[agent]",
+    username: str = "tester",
     params: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def http_event(
     if groups is not None:
         event["requestContext"]["authorizer"] = {
             "jwt": {
-                "claims": {"sub": "u-1", "cognito:username": "tester", "cognito:groups": groups},
+                "claims": {"sub": f"u-{username}", "cognito:username": username, "cognito:groups": groups},
                 "scopes": None,
             }
         }

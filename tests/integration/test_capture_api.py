@@ -37,16 +37,56 @@ def test_record_then_read_an_interaction(api):
     assert body["interactionId"] == interaction_id
     assert body["message"] == DRAFT["message"]
     assert body["aiReply"] == DRAFT["aiReply"]
-    assert body["assistantVersion"] == "v1"
-    assert body["confidence"] == 0.42
+    assert (body["assistantVersion"], body["source"], body["externalVersion"]) == ("external", "external", "v1")
+    assert (body["confidence"], body["confidenceSource"]) == (0.42, "external")
     assert body["createdBy"] == "tester"
     assert body["feedback"] is None
     assert analytics(api)["interactions"] == 1
 
 
 def test_version_defaults_to_external(api):
-    interaction_id = record(api, assistantVersion=None)
-    assert api("GET", f"/api/interactions/{interaction_id}").body["assistantVersion"] == "external"
+    interaction_id = record(api, assistantVersion=None, confidence=None)
+    view = api("GET", f"/api/interactions/{interaction_id}").body
+    assert (view["assistantVersion"], view["externalVersion"], view["confidenceSource"]) == ("external", None, None)
+
+
+def test_a_frontends_version_tag_never_counts_for_that_registered_version(api):
+    drafted = api("POST", "/api/replies", body={"message": "Where is order 123?"})  # by replyloop, with v1
+    assert drafted.status == 201, drafted.body
+    assert drafted.body["assistantVersion"] == "v1"
+    drafted_id = drafted.body["interactionId"]
+    assert api("POST", f"/api/interactions/{drafted_id}/feedback", body={"useful": True}).status == 200
+    before = analytics(api, version="v1")
+
+    external = api("POST", "/api/feedback-replay", body={**DRAFT, "assistantVersion": "v1", "feedback": "no"})
+    assert external.status == 201, external.body
+    assert external.body["assistantVersion"] == "external"
+    recorded = record(api, assistantVersion="v1")
+
+    after = analytics(api, version="v1")
+    assert (after["interactions"], after["total"], after["usefulCount"], after["notUsefulCount"]) == (1, 1, 1, 0)
+    assert after == before
+    assert api("GET", "/api/feedback/replay", params={"version": "v1"}).body["items"][0]["interactionId"] == drafted_id
+    outside = analytics(api, version="external")
+    assert (outside["interactions"], outside["total"], outside["notUsefulCount"]) == (2, 1, 1)
+
+    views = [api("GET", f"/api/interactions/{i}").body for i in (drafted_id, external.body["interactionId"], recorded)]
+    assert [(v["source"], v["assistantVersion"], v["externalVersion"]) for v in views] == [
+        ("replyloop", "v1", None),
+        ("external", "external", "v1"),
+        ("external", "external", "v1"),
+    ]
+    assert [v["confidenceSource"] for v in views] == ["replyloop", "external", "external"]
+
+    # An agent cannot backdate; an admin importing history (`createdAt`) counts under the version it names.
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0).isoformat()
+    backdated = {**DRAFT, "assistantVersion": "v1", "feedback": "no", "createdAt": yesterday}
+    assert api("POST", "/api/feedback-replay", body=backdated).status == 403
+    imported = api("POST", "/api/feedback-replay", body=backdated, groups="[admin]")
+    assert imported.status == 201, imported.body
+    view = api("GET", f"/api/interactions/{imported.body['interactionId']}").body
+    assert (view["source"], view["assistantVersion"]) == ("imported", "v1")
+    assert analytics(api, version="v1", days=2)["notUsefulCount"] == 1
 
 
 def test_feedback_is_counted_once_and_moves_when_changed(api):
@@ -70,6 +110,100 @@ def test_feedback_is_counted_once_and_moves_when_changed(api):
     assert stats["overrideRate"] == 1.0
     today = next(d for d in stats["dailyBreakdown"] if d["date"] == TODAY)
     assert today == {"date": TODAY, "useful": 0, "notUseful": 1, "total": 1, "interactions": 1}
+
+
+def history(api, interaction_id):
+    view = api("GET", f"/api/interactions/{interaction_id}")
+    assert view.status == 200, view.body
+    return view.body["history"]
+
+
+def test_every_verdict_is_kept_in_the_history_oldest_first(api):
+    interaction_id = record(api)
+    path = f"/api/interactions/{interaction_id}/feedback"
+    assert history(api, interaction_id) == []
+
+    for body in ({"useful": True}, {"useful": False}, {"useful": False, "agentReply": "It ships today."}):
+        assert api("POST", path, body=body).status == 200
+    assert api("POST", path, body={"useful": False, "agentReply": "It ships today."}).status == 200  # unchanged
+
+    entries = history(api, interaction_id)
+    assert [(e["revision"], e["verdict"], e["agentReply"]) for e in entries] == [
+        (1, "yes", None),
+        (2, "no", None),
+        (3, "no", "It ships today."),
+    ]
+    assert {e["submittedBy"] for e in entries} == {"tester"}
+    assert [e["submittedAt"] for e in entries] == sorted(e["submittedAt"] for e in entries)
+    assert set(entries[0]) == {"verdict", "agentReply", "submittedBy", "submittedAt", "revision"}
+    stats = analytics(api)
+    assert (stats["total"], stats["usefulCount"], stats["notUsefulCount"]) == (1, 0, 1)  # history is not counted
+
+
+def test_another_agent_may_not_change_a_verdict_and_it_stays_as_it_was(api):
+    interaction_id = record(api)
+    path = f"/api/interactions/{interaction_id}/feedback"
+    assert api("POST", path, body={"useful": True}, username="maria").status == 200
+
+    refused = api("POST", path, body={"useful": False, "agentReply": "Mine."}, username="li")
+    assert refused.status == 403
+    assert "'maria'" in refused.body["message"] and "reviewer" in refused.body["message"]
+
+    view = api("GET", f"/api/interactions/{interaction_id}").body
+    assert (view["feedback"]["verdict"], view["feedback"]["submittedBy"], view["feedback"]["revision"]) == (
+        "yes",
+        "maria",
+        1,
+    )
+    assert [e["submittedBy"] for e in view["history"]] == ["maria"]
+    stats = analytics(api)
+    assert (stats["total"], stats["usefulCount"], stats["notUsefulCount"], stats["overrideCount"]) == (1, 1, 0, 0)
+    # The same verdict again changes nothing, so it is not refused; the agent's own verdict stays theirs.
+    assert api("POST", path, body={"useful": True}, username="li").body["submittedBy"] == "maria"
+
+
+@pytest.mark.parametrize("groups", ["[reviewer]", "[admin]"])
+def test_a_reviewer_or_admin_may_change_another_agents_verdict_and_the_history_keeps_both(api, groups):
+    interaction_id = record(api)
+    path = f"/api/interactions/{interaction_id}/feedback"
+    assert api("POST", path, body={"useful": True}, username="maria").status == 200
+
+    changed = api("POST", path, body={"useful": False, "agentReply": "Mine."}, username="lead", groups=groups)
+    assert changed.status == 200, changed.body
+    assert (changed.body["verdict"], changed.body["submittedBy"], changed.body["revision"]) == ("no", "lead", 2)
+    entries = history(api, interaction_id)
+    assert [(e["submittedBy"], e["verdict"], e["revision"]) for e in entries] == [
+        ("maria", "yes", 1),
+        ("lead", "no", 2),
+    ]
+    stats = analytics(api)
+    assert (stats["total"], stats["usefulCount"], stats["notUsefulCount"], stats["overrideCount"]) == (1, 0, 1, 1)
+
+
+def test_a_resent_verdict_transaction_never_duplicates_a_history_entry(api, stack):
+    from replyloop.domain.auth import Role
+    from replyloop.domain.feedback import plan_feedback
+    from replyloop.ports import CaptureWrite, ConcurrentChangeError
+    from replyloop.wiring import get_store
+
+    interaction_id = record(api)
+    store = get_store()
+    record_ = store.get_record(interaction_id)
+    change = plan_feedback(
+        record_.interaction,
+        None,
+        useful=False,
+        agent_reply=None,
+        actor="tester",
+        roles=frozenset({Role.AGENT}),
+        now=datetime.now(UTC),
+    )
+    write = CaptureWrite(interaction=record_.interaction, is_new_interaction=False, feedback=change)
+    store.save_capture(write)
+    with pytest.raises(ConcurrentChangeError):
+        store.save_capture(write)  # the same transaction again: cancelled whole, nothing written twice
+    assert [entry.revision for entry in store.get_record(interaction_id).history] == [1]
+    assert analytics(api)["total"] == 1
 
 
 def test_a_no_with_agent_reply_becomes_a_training_example_until_it_turns_yes(api, stack):
@@ -113,13 +247,20 @@ def test_the_one_call_feedback_log(api):
 
 
 def test_analytics_per_version_and_top_negative_messages(api):
-    for version, useful in [("v1", False), ("v1", True), ("v2", True), ("v2", True)]:
-        body = {**DRAFT, "assistantVersion": version, "feedback": "yes" if useful else "no"}
+    for useful in (False, True):  # drafted by replyloop with the active version, v1
+        drafted = api("POST", "/api/replies", body={"message": "Where is order 123?"}).body
+        assert (
+            api("POST", f"/api/interactions/{drafted['interactionId']}/feedback", body={"useful": useful}).status == 200
+        )
+    for version in ("v2", "v2"):  # recorded by a frontend: external, whatever it tags them
+        body = {**DRAFT, "assistantVersion": version, "feedback": "yes"}
         assert api("POST", "/api/feedback-replay", body=body).status == 201
-    everything, v2 = analytics(api), analytics(api, version="v2")
+    everything, v1, external = analytics(api), analytics(api, version="v1"), analytics(api, version="external")
     assert (everything["total"], everything["usefulCount"]) == (4, 3)
-    assert (v2["total"], v2["usefulCount"], v2["assistantVersion"]) == (2, 2, "v2")
-    assert v2["topNegativeMessages"] == []
+    assert (v1["total"], v1["usefulCount"], v1["assistantVersion"]) == (2, 1, "v1")
+    assert (external["total"], external["usefulCount"], external["assistantVersion"]) == (2, 2, "external")
+    assert external["topNegativeMessages"] == []
+    assert analytics(api, version="v2")["total"] == 0
     assert [m["assistantVersion"] for m in everything["topNegativeMessages"]] == ["v1"]
     assert len(everything["dailyBreakdown"]) == 30
 
@@ -173,10 +314,12 @@ def test_replay_filters_and_pages(api):
 
     only_no = api("GET", "/api/feedback/replay", params={"verdict": "no"}).body["items"]
     assert [i["message"] for i in only_no] == ["m1", "m3"]
+    # History an admin imports (`createdAt`) counts under the version it names.
     v2_no = api("GET", "/api/feedback/replay", params={"verdict": "no", "version": "v2"}).body["items"]
     assert [i["message"] for i in v2_no] == ["m1"]
     v1 = api("GET", "/api/feedback/replay", params={"version": "v1", "order": "oldest"}).body["items"]
     assert [i["message"] for i in v1] == ["m4", "m3"]
+    assert api("GET", "/api/feedback/replay", params={"version": "external"}).body["items"] == []
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     ranged = api("GET", "/api/feedback/replay", params={"from": yesterday, "to": yesterday}).body["items"]
     assert [i["message"] for i in ranged] == ["m1"]

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from replyloop.caches import clear_all
+from replyloop.domain.auth import Role
 from replyloop.domain.errors import BusyError
 from replyloop.domain.feedback import plan_feedback
 from replyloop.local.dynamodb_local import DynamoDBLocal
@@ -24,6 +25,8 @@ from tests.conflicts import InFlightConflicts
 from tests.conftest import TEMPLATE
 
 NOW = datetime.now(UTC)
+AGENT = frozenset({Role.AGENT})
+REVIEWER = frozenset({Role.AGENT, Role.REVIEWER})  # the races below are between agents changing each other's verdict
 
 
 def test_a_stale_write_is_refused(stack):
@@ -31,8 +34,10 @@ def test_a_stale_write_is_refused(stack):
     interaction = capture.record_interaction(
         store, capture.NewInteraction(message="m", ai_reply="r"), actor="a", now=NOW
     )
-    stale = plan_feedback(interaction, None, useful=True, agent_reply=None, actor="a", now=NOW)
-    capture.record_feedback(store, interaction.interaction_id, useful=False, agent_reply=None, actor="b", now=NOW)
+    stale = plan_feedback(interaction, None, useful=True, agent_reply=None, actor="a", roles=REVIEWER, now=NOW)
+    capture.record_feedback(
+        store, interaction.interaction_id, useful=False, agent_reply=None, actor="b", roles=REVIEWER, now=NOW
+    )
     with pytest.raises(ConcurrentChangeError):
         store.save_capture(CaptureWrite(interaction=interaction, is_new_interaction=False, feedback=stale))
 
@@ -52,14 +57,16 @@ def test_a_lost_race_is_retried_on_fresh_data(stack):
             record = store.get_record(interaction_id)
             if not self.raced:
                 self.raced = True
-                capture.record_feedback(store, interaction_id, useful=True, agent_reply=None, actor="b", now=NOW)
+                capture.record_feedback(
+                    store, interaction_id, useful=True, agent_reply=None, actor="b", roles=REVIEWER, now=NOW
+                )
             return record
 
         def save_capture(self, write):
             store.save_capture(write)
 
     feedback = capture.record_feedback(
-        RacingStore(), interaction.interaction_id, useful=False, agent_reply="mine", actor="a", now=NOW
+        RacingStore(), interaction.interaction_id, useful=False, agent_reply="mine", actor="a", roles=REVIEWER, now=NOW
     )
     assert feedback.revision == 2
     stats = store.daily_stats(None, NOW.date(), NOW.date())[0]
@@ -86,7 +93,7 @@ def many_writers(store, writers: int, interactions_each: int, verdicts_each: int
     def writer(number: int) -> None:
         rng = random.Random(number)
         for _ in range(interactions_each):
-            draft = capture.NewInteraction(message="m", ai_reply="r", assistant_version="v1")
+            draft = capture.NewInteraction(message="m", ai_reply="r", external_version="v1")
             interaction = call(capture.record_interaction, store, draft, actor=f"w{number}", now=NOW)
             verdicts = [rng.random() < 0.5 for _ in range(verdicts_each)]
             for useful in verdicts:
@@ -97,6 +104,7 @@ def many_writers(store, writers: int, interactions_each: int, verdicts_each: int
                     useful=useful,
                     agent_reply=None if useful else "mine",
                     actor=f"w{number}",
+                    roles=AGENT,
                     now=NOW,
                 )
             with lock:
@@ -108,7 +116,7 @@ def many_writers(store, writers: int, interactions_each: int, verdicts_each: int
 
     assert conflicts.cancelled > 0  # the writers did collide
     useful = sum(final.values())
-    for version in (None, "v1"):
+    for version in (None, "external"):  # a frontend's "v1" tag counts as external (decisions #24)
         (stats,) = store.daily_stats(version, NOW.date(), NOW.date())
         assert stats.interactions == len(final) == writers * interactions_each
         assert (stats.total, stats.useful, stats.not_useful) == (len(final), useful, len(final) - useful)

@@ -176,7 +176,7 @@ def test_dev_sign_in_issues_a_token_the_gateway_accepts(console_client, role):
 def test_dev_sign_in_refuses_unknown_roles(console_client, body):
     response = console_client.post("/local/dev-token", json=body)
     assert response.status_code == 400
-    assert "agent, admin" in response.get_json()["message"]
+    assert "agent, reviewer, admin" in response.get_json()["message"]
 
 
 def test_an_unbuilt_console_says_how_to_build_it(stack, replyloop_home, tmp_path):

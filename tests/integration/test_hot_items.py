@@ -47,7 +47,7 @@ def test_counters_land_in_the_interactions_shard_and_a_changed_verdict_moves_wit
     api("POST", path, body={"useful": True})  # the same verdict again counts nothing
     api("POST", path, body={"useful": False, "agentReply": "Mine."})
     shard_sk = f"{day_sk(TODAY)}#S{counter_shard(created):02d}"
-    for pk in ("STATS#ALL", "STATS#VERSION#v1"):
+    for pk in ("STATS#ALL", "STATS#VERSION#external"):  # recorded by a frontend: counted as external
         (item,) = stats_items(pk)
         assert item["sk"] == shard_sk
         assert (item["interactions"], item["total"], item["useful"], item["notUseful"]) == (1, 1, 0, 1)

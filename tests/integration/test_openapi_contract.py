@@ -62,3 +62,9 @@ def test_every_error_is_an_error_response_and_bodies_document_their_checks(spec)
             assert response["content"][JSON]["schema"] == {"$ref": ERROR_REF}, (method, path, code)
         if "requestBody" in op:
             assert {"400", "413", "415"} <= errors.keys(), (method, path)
+
+
+def test_the_verdict_route_says_why_it_answers_403(spec):
+    op = spec["paths"]["/api/interactions/{interaction_id}/feedback"]["post"]
+    assert "reviewer" in op["responses"]["403"]["description"]
+    assert op["responses"]["403"]["content"][JSON]["schema"] == {"$ref": ERROR_REF}

@@ -23,7 +23,7 @@ from tests.helpers import ApiResult, call, http_event
 
 # The seeded data holds a few dozen distinct held-out messages: the gate's minimum is lowered to fit, and
 # most tests promote through the gate alone (the approval tests below use the default, `approve`).
-FAST = {"pollSeconds": 1, "evalCases": 40, "minEvalCases": 5, "promotion": "auto", "trainingPolicy": "judged"}
+FAST = {"pollSeconds": 1, "evalCases": 40, "minEvalCases": 5, "promotion": "auto"}
 
 
 @pytest.fixture(scope="module")

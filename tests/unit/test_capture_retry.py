@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from replyloop.domain.auth import Role
 from replyloop.domain.entities import InteractionRecord
 from replyloop.domain.errors import BusyError, ConflictError, StorageError
 from replyloop.domain.versions import AssistantVersion
@@ -15,7 +16,8 @@ from replyloop.services import assistant, capture
 from replyloop.settings import LlmSettings
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-DRAFT = capture.NewInteraction(message="Where is my order?", ai_reply="It ships today.", assistant_version="v1")
+REVIEWER = frozenset({Role.AGENT, Role.REVIEWER})  # "b" changes what "a" may have given
+DRAFT = capture.NewInteraction(message="Where is my order?", ai_reply="It ships today.", external_version="v1")
 
 
 class FakeStore:
@@ -87,7 +89,7 @@ def test_a_conflicted_verdict_is_planned_again_on_a_fresh_read_and_written_once(
     interaction = capture.record_interaction(store, DRAFT, actor="a", now=NOW)
     store.fail = 2
     feedback = capture.record_feedback(
-        store, interaction.interaction_id, useful=False, agent_reply="Mine.", actor="b", now=NOW
+        store, interaction.interaction_id, useful=False, agent_reply="Mine.", actor="b", roles=REVIEWER, now=NOW
     )
     assert (feedback.revision, store.reads, len(pauses)) == (1, 3, 2)
     (verdict,) = [w for w in store.writes if w.feedback]
@@ -101,7 +103,7 @@ def test_a_verdict_that_keeps_conflicting_is_busy_one_that_keeps_going_stale_is_
         store.fail, store.error = 100, error
         with pytest.raises(expected):
             capture.record_feedback(
-                store, interaction.interaction_id, useful=True, agent_reply=None, actor="b", now=NOW
+                store, interaction.interaction_id, useful=True, agent_reply=None, actor="b", roles=REVIEWER, now=NOW
             )
         assert len(store.writes) == 1  # only the interaction
 
@@ -110,7 +112,9 @@ def test_a_stale_read_is_re_read_at_once_without_a_pause(pauses):
     store = FakeStore()
     interaction = capture.record_interaction(store, DRAFT, actor="a", now=NOW)
     store.fail, store.error = 1, ConcurrentChangeError
-    capture.record_feedback(store, interaction.interaction_id, useful=True, agent_reply=None, actor="b", now=NOW)
+    capture.record_feedback(
+        store, interaction.interaction_id, useful=True, agent_reply=None, actor="b", roles=REVIEWER, now=NOW
+    )
     assert pauses == []
 
 

@@ -3,8 +3,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
+from replyloop.domain.auth import Role
 from replyloop.domain.entities import Interaction, Verdict
-from replyloop.domain.feedback import build_training_prompt, counter_deltas, plan_feedback
+from replyloop.domain.errors import ForbiddenError
+from replyloop.domain.feedback import (
+    build_training_prompt,
+    check_may_change,
+    counter_deltas,
+    plan_feedback,
+    verdict_history,
+)
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 INTERACTION = Interaction(
@@ -17,8 +27,14 @@ INTERACTION = Interaction(
 )
 
 
-def plan(previous=None, *, useful: bool, agent_reply: str | None = None):
-    return plan_feedback(INTERACTION, previous, useful=useful, agent_reply=agent_reply, actor="a", now=NOW)
+AGENT = frozenset({Role.AGENT})
+REVIEWER = frozenset({Role.AGENT, Role.REVIEWER})
+
+
+def plan(previous=None, *, useful: bool, agent_reply: str | None = None, actor: str = "a", roles=AGENT):
+    return plan_feedback(
+        INTERACTION, previous, useful=useful, agent_reply=agent_reply, actor=actor, roles=roles, now=NOW
+    )
 
 
 def test_first_verdict_counts_once():
@@ -80,3 +96,63 @@ def test_customer_text_is_delimited_as_data():
 
 def test_counter_deltas_from_nothing():
     assert counter_deltas(None, plan(useful=False).feedback) == {"total": 1, "not_useful": 1}
+
+
+# -- who may change a verdict, and the history it leaves -----------------------------------------------
+
+
+def test_an_agent_may_change_their_own_verdict():
+    mine = plan(useful=True, actor="maria").feedback
+    change = plan(mine, useful=False, actor="maria")
+    assert (change.feedback.verdict, change.feedback.submitted_by, change.feedback.revision) == (
+        Verdict.NOT_USEFUL,
+        "maria",
+        2,
+    )
+
+
+def test_a_plain_agent_may_not_change_another_agents_verdict():
+    theirs = plan(useful=True, actor="maria").feedback
+    with pytest.raises(ForbiddenError, match=r"given by 'maria'.*reviewer"):
+        plan(theirs, useful=False, actor="li")
+
+
+@pytest.mark.parametrize("roles", [REVIEWER, frozenset({Role.ADMIN, Role.REVIEWER, Role.AGENT})])
+def test_a_reviewer_or_an_admin_may_change_another_agents_verdict(roles):
+    theirs = plan(useful=True, actor="maria").feedback
+    change = plan(theirs, useful=False, agent_reply="Mine.", actor="li", roles=roles)
+    assert (change.feedback.submitted_by, change.feedback.revision, change.previous_revision) == ("li", 2, 1)
+    assert change.history_entry == change.feedback
+
+
+def test_the_same_verdict_from_another_agent_changes_nothing_and_is_not_refused():
+    theirs = plan(useful=True, actor="maria").feedback
+    again = plan(theirs, useful=True, actor="li")
+    assert again.unchanged and again.feedback is theirs and again.history_entry is None
+
+
+def test_check_may_change_with_no_verdict_yet_allows_anyone():
+    check_may_change(None, actor="li", roles=frozenset())
+
+
+def test_every_change_appends_its_revision_to_the_history_and_nothing_else_does():
+    first = plan(useful=True)
+    assert first.history_entry == first.feedback and first.history_entry.revision == 1
+    second = plan(first.feedback, useful=False)
+    assert second.history_entry is not None and second.history_entry.revision == 2
+    assert plan(second.feedback, useful=False).history_entry is None
+
+
+def test_verdict_history_is_oldest_first_one_entry_per_revision():
+    yes = plan(useful=True).feedback
+    no = plan(yes, useful=False).feedback
+    with_reply = plan(no, useful=False, agent_reply="Mine.").feedback
+    history = verdict_history([with_reply, yes, no, no], with_reply)
+    assert [entry.revision for entry in history] == [1, 2, 3]
+    assert [entry.verdict for entry in history] == [Verdict.USEFUL, Verdict.NOT_USEFUL, Verdict.NOT_USEFUL]
+
+
+def test_a_verdict_from_before_the_history_stands_in_for_its_revision():
+    older = plan(plan(useful=True).feedback, useful=False).feedback  # revision 2, no history items stored
+    assert verdict_history([], older) == (older,)
+    assert verdict_history([], None) == ()

@@ -25,8 +25,10 @@ from replyloop.adapters.items import (
     job_from_outbox,
     outbox_item,
     stats_pk,
+    verdict_item,
 )
 from replyloop.adapters.keys import (
+    VERDICT_SK_PREFIX,
     counter_shard,
     day_of_sk,
     day_range_sks,
@@ -54,7 +56,7 @@ from replyloop.domain.entities import (
     TrainingPrompt,
     Verdict,
 )
-from replyloop.domain.feedback import FeedbackChange
+from replyloop.domain.feedback import FeedbackChange, verdict_history
 from replyloop.domain.learning import Job
 from replyloop.ports import CaptureWrite, ConcurrentChangeError, ReplayQuery, WriteConflictError
 
@@ -69,9 +71,12 @@ class DynamoStore(DynamoTable):
             return None
         prompt = by_sk.get("TRAINING_PROMPT")
         example = by_sk.get("TRAINING_EXAMPLE")
+        feedback = feedback_from_item(by_sk["FEEDBACK"]) if "FEEDBACK" in by_sk else None
+        entries = [feedback_from_item(item) for sk, item in by_sk.items() if sk.startswith(VERDICT_SK_PREFIX)]
         return InteractionRecord(
             interaction=interaction_from_item(by_sk["INTERACTION"]),
-            feedback=feedback_from_item(by_sk["FEEDBACK"]) if "FEEDBACK" in by_sk else None,
+            feedback=feedback,
+            history=verdict_history(entries, feedback),
             training_prompt=TrainingPrompt(interaction_id, prompt["prompt"], int(prompt["rating"])) if prompt else None,
             training_example=TrainingExample(interaction_id, example["prompt"], example["completion"])
             if example
@@ -260,8 +265,19 @@ class DynamoStore(DynamoTable):
             put_feedback["ExpressionAttributeValues"] = {":revision": change.previous_revision}
         sort_key = index_sort_key(interaction)
         prompt = change.training_prompt
-        items: list[dict[str, Any]] = [
-            {"Put": put_feedback},
+        items: list[dict[str, Any]] = [{"Put": put_feedback}]
+        if change.history_entry is not None:
+            # Append-only: a revision is written once; a resent transaction cannot add it twice.
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": verdict_item(change.history_entry),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        items += [
             {
                 "Put": {
                     "TableName": self.table_name,

@@ -10,8 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from replyloop.adapters.keys import format_timestamp, interaction_pk, parse_timestamp
-from replyloop.domain.entities import Feedback, Interaction, Verdict
+from replyloop.adapters.keys import format_timestamp, interaction_pk, parse_timestamp, verdict_sk
+from replyloop.domain.entities import Feedback, Interaction, Source, Verdict
 from replyloop.domain.errors import InvalidRequestError
 from replyloop.domain.learning import Job, Step
 
@@ -67,6 +67,9 @@ def interaction_item(interaction: Interaction) -> dict[str, Any]:
             "confidence": None if interaction.confidence is None else Decimal(str(interaction.confidence)),
             "conversationId": interaction.conversation_id,
             "topic": interaction.topic,
+            "source": interaction.source.value,
+            "externalVersion": interaction.external_version,
+            "confidenceSource": interaction.confidence_source.value if interaction.confidence_source else None,
             "model": interaction.model,
             "promptName": interaction.prompt_name,
             "promptVersion": interaction.prompt_version,
@@ -79,8 +82,16 @@ def interaction_item(interaction: Interaction) -> dict[str, Any]:
     )
 
 
+def _source_of(item: Mapping[str, Any]) -> Source:
+    """Items written before `source` was stored: a reply with a model was drafted here, any other was recorded."""
+    if item.get("source"):
+        return Source(str(item["source"]))
+    return Source.REPLYLOOP if item.get("model") else Source.EXTERNAL
+
+
 def interaction_from_item(item: Mapping[str, Any]) -> Interaction:
     confidence = item.get("confidence")
+    confidence_source = item.get("confidenceSource")
     return Interaction(
         interaction_id=str(item["interactionId"]),
         message=str(item["message"]),
@@ -91,6 +102,9 @@ def interaction_from_item(item: Mapping[str, Any]) -> Interaction:
         confidence=None if confidence is None else float(confidence),
         conversation_id=item.get("conversationId"),
         topic=item.get("topic"),
+        source=_source_of(item),
+        external_version=item.get("externalVersion"),
+        confidence_source=Source(str(confidence_source)) if confidence_source else None,
         model=item.get("model"),
         prompt_name=item.get("promptName"),
         prompt_version=int(item["promptVersion"]) if item.get("promptVersion") is not None else None,
@@ -125,7 +139,24 @@ def feedback_item(interaction: Interaction, feedback: Feedback) -> dict[str, Any
     return _drop_none(base)
 
 
+def verdict_item(feedback: Feedback) -> dict[str, Any]:
+    """One revision of the verdict history: written once, never changed (docs/data-model.md, Items)."""
+    return _drop_none(
+        {
+            "pk": interaction_pk(feedback.interaction_id),
+            "sk": verdict_sk(feedback.revision),
+            "interactionId": feedback.interaction_id,
+            "verdict": feedback.verdict.value,
+            "agentReply": feedback.agent_reply,
+            "submittedAt": format_timestamp(feedback.submitted_at),
+            "submittedBy": feedback.submitted_by,
+            "revision": feedback.revision,
+        }
+    )
+
+
 def feedback_from_item(item: Mapping[str, Any]) -> Feedback:
+    """A feedback item or a verdict history item (they share the verdict's attributes)."""
     return Feedback(
         interaction_id=str(item["interactionId"]),
         verdict=Verdict(str(item["verdict"])),

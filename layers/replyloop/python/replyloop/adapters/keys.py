@@ -17,6 +17,7 @@ __all__ = [
     "interaction_pk",
     "parse_timestamp",
     "shard_day_sk",
+    "verdict_sk",
 ]
 
 # Day counters are written to one of this many items per day (the shard is in the sort key), so
@@ -27,6 +28,14 @@ COUNTER_SHARDS = 16
 
 def interaction_pk(interaction_id: str) -> str:
     return f"INTERACTION#{interaction_id}"
+
+
+VERDICT_SK_PREFIX = "VERDICT#"
+
+
+def verdict_sk(revision: int) -> str:
+    """One verdict revision of the interaction's history; zero-padded so the partition sorts oldest first."""
+    return f"{VERDICT_SK_PREFIX}{revision:06d}"
 
 
 def day_sk(day: date) -> str:

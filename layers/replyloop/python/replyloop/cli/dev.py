@@ -118,7 +118,8 @@ def start(
     type=click.Choice([r.value for r in Role]),
     default=Role.AGENT.value,
     show_default=True,
-    help="`admin` can do everything an agent can, plus admin-only actions.",
+    help="`reviewer` can do everything an agent can and change another agent's verdict; "
+    "`admin` can do everything a reviewer can, plus admin-only actions.",
 )
 @click.option("--user", default=None, help="Username in the token (default dev-<role>).")
 @click.option(

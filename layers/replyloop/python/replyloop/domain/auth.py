@@ -9,9 +9,19 @@ from typing import Any
 
 
 class Role(StrEnum):
+    """Nested roles: every admin is a reviewer, every reviewer an agent (`roles_from_claims`)."""
+
     AGENT = "agent"
-    REVIEWER = "reviewer"
+    REVIEWER = "reviewer"  # may also change a verdict another agent gave
     ADMIN = "admin"
+
+
+# What each role includes besides itself.
+IMPLIED: dict[Role, frozenset[Role]] = {
+    Role.AGENT: frozenset(),
+    Role.REVIEWER: frozenset({Role.AGENT}),
+    Role.ADMIN: frozenset({Role.REVIEWER, Role.AGENT}),
+}
 
 
 SCOPE_PREFIX = "replyloop/"
@@ -38,17 +48,13 @@ def _as_list(value: Any) -> list[str]:
 def roles_from_claims(claims: Mapping[str, Any]) -> frozenset[Role]:
     """Roles named by the token's groups (`cognito:groups`) or scopes (`replyloop/admin`).
 
-    agent ⊂ reviewer ⊂ admin: an admin is also a reviewer, a reviewer also an agent.
+    An admin is also a reviewer and an agent; a reviewer is also an agent.
     """
     names = set(_as_list(claims.get("cognito:groups")))
     for scope in _as_list(claims.get("scope")):
         names.add(scope.removeprefix(SCOPE_PREFIX))
-    roles = {role for role in Role if role.value in names}
-    if Role.ADMIN in roles:
-        roles.add(Role.REVIEWER)
-    if Role.REVIEWER in roles:
-        roles.add(Role.AGENT)
-    return frozenset(roles)
+    named = {role for role in Role if role.value in names}
+    return frozenset(named.union(*(IMPLIED[role] for role in named)))
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> str:

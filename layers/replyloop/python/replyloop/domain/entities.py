@@ -22,9 +22,22 @@ class Verdict(StrEnum):
         return self is Verdict.USEFUL
 
 
+class Source(StrEnum):
+    """Who drafted an interaction's reply, as the system knows it (never as a caller claims it)."""
+
+    EXTERNAL = "external"  # recorded by a frontend (POST /api/interactions, /api/feedback-replay)
+    REPLYLOOP = "replyloop"  # drafted here (POST /api/replies)
+    IMPORTED = "imported"  # history an admin imported (`createdAt` set), counted under the version it names
+
+
 @dataclass(frozen=True, slots=True)
 class Interaction:
-    """A customer message and the AI reply drafted for it, tagged with the assistant version."""
+    """A customer message and the AI reply drafted for it, tagged with the assistant version.
+
+    `assistant_version` steers analytics (per-version counters, replay index, retrain selection), so
+    the system sets it: the drafting version for replyloop's drafts, `external` for anything a frontend
+    recorded, whose own tag is kept aside as `external_version`.
+    """
 
     interaction_id: str
     message: str
@@ -35,6 +48,9 @@ class Interaction:
     confidence: float | None = None
     conversation_id: str | None = None
     topic: str | None = None
+    source: Source = Source.EXTERNAL
+    external_version: str | None = None  # the version tag a frontend sent; informational only
+    confidence_source: Source | None = None  # who computed `confidence`; None without one
     # Set when replyloop drafted the reply itself (POST /api/replies).
     model: str | None = None
     prompt_name: str | None = None
@@ -180,13 +196,14 @@ class InteractionRecord:
     """Everything stored about one interaction (the replay panel's data)."""
 
     interaction: Interaction
-    feedback: Feedback | None = None
+    feedback: Feedback | None = None  # the current verdict
     training_prompt: TrainingPrompt | None = None
     training_example: TrainingExample | None = None
     explanation: Explanation | None = None
     why: WhyThisReply | None = None
     improvement: Improvement | None = None
     review: TrainingReview | None = None
+    history: tuple[Feedback, ...] = ()  # every verdict revision, oldest first (`feedback.verdict_history`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from replyloop.domain.auth import Role
 from replyloop.domain.entities import Feedback, Interaction, TrainingExample, TrainingPrompt, Verdict
+from replyloop.domain.errors import ForbiddenError
 from replyloop.domain.learning import Job, Step
 from replyloop.domain.text import delimit
 
@@ -71,6 +74,35 @@ class FeedbackChange:
     unchanged: bool
     explain_job: Job | None = None  # a new "no" verdict asks the explain worker why the reply failed
 
+    @property
+    def history_entry(self) -> Feedback | None:
+        """The revision appended to the interaction's verdict history; none when nothing changed."""
+        return None if self.unchanged else self.feedback
+
+
+def check_may_change(previous: Feedback | None, *, actor: str, roles: Iterable[Role]) -> None:
+    """A plain agent changes only their own verdict; a reviewer (or an admin) may change anyone's.
+
+    Nothing is lost either way: the earlier verdict stays in the history.
+    """
+    if previous is None or previous.submitted_by == actor or Role.REVIEWER in set(roles):
+        return
+    raise ForbiddenError(
+        f"This verdict was given by {previous.submitted_by!r}; only they, a reviewer or an admin may change it."
+    )
+
+
+def verdict_history(entries: Iterable[Feedback], current: Feedback | None) -> tuple[Feedback, ...]:
+    """Every verdict revision, oldest first, one per revision.
+
+    A verdict recorded before the history was kept has no entry of its own: the current verdict stands
+    in for it, so the history never misses the verdict the interaction shows.
+    """
+    by_revision = {entry.revision: entry for entry in entries}
+    if current is not None:
+        by_revision.setdefault(current.revision, current)
+    return tuple(by_revision[revision] for revision in sorted(by_revision))
+
 
 def plan_feedback(
     interaction: Interaction,
@@ -79,20 +111,24 @@ def plan_feedback(
     useful: bool,
     agent_reply: str | None,
     actor: str,
+    roles: Iterable[Role],
     now: datetime,
 ) -> FeedbackChange:
     """Decide what a verdict changes, given the one already recorded (if any).
 
-    The same verdict and reply again changes nothing; a new verdict moves the counters from the
-    old verdict's contribution to the new one's. A training example exists only while the verdict
-    is "no" with an agent reply.
+    The same verdict and reply again changes nothing (whoever sends it); a new verdict moves the
+    counters from the old verdict's contribution to the new one's and is appended to the history, and
+    changing someone else's verdict needs the reviewer role (`ForbiddenError`). A training example
+    exists only while the verdict is "no" with an agent reply.
     """
+    held = frozenset(roles)
     verdict = Verdict.from_useful(useful)
     reply = normalise_reply(agent_reply)
     if previous is not None and previous.verdict is verdict and previous.agent_reply == reply:
         unchanged = True
         feedback = previous
     else:
+        check_may_change(previous, actor=actor, roles=held)
         unchanged = False
         feedback = Feedback(
             interaction_id=interaction.interaction_id,
@@ -101,6 +137,7 @@ def plan_feedback(
             submitted_at=now,
             submitted_by=actor,
             revision=(previous.revision + 1) if previous else 1,
+            by_reviewer=Role.REVIEWER in held,  # its reply needs no other reviewer's approval to train
         )
     prompt = TrainingPrompt(
         interaction_id=interaction.interaction_id,

@@ -48,7 +48,9 @@ class InteractionFields(RequestModel):
     message: Text = Field(description="The customer's message.")
     ai_reply: Text = Field(description="The reply the AI drafted.")
     assistant_version: VersionTag | None = Field(
-        default=None, description="Assistant version that drafted the reply; `external` when omitted."
+        default=None,
+        description="The frontend's own version tag for the reply, kept as `externalVersion`. The interaction's "
+        "`assistantVersion` is always `external`: only replies replyloop drafted count for a registered version.",
     )
     confidence: Confidence | None = Field(default=None, description="The draft's confidence, 0-1.")
     conversation_id: ExternalId | None = None
@@ -122,6 +124,26 @@ class FeedbackView(ApiModel):
             submitted_by=feedback.submitted_by,
             revision=feedback.revision,
             by_reviewer=feedback.by_reviewer,
+        )
+
+
+class VerdictRevision(ApiModel):
+    """One entry of an interaction's verdict history (append-only)."""
+
+    verdict: Literal["yes", "no"]
+    agent_reply: str | None
+    submitted_by: str
+    submitted_at: datetime
+    revision: int
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> VerdictRevision:
+        return cls(
+            verdict=feedback.verdict.value,
+            agent_reply=feedback.agent_reply,
+            submitted_by=feedback.submitted_by,
+            submitted_at=feedback.submitted_at,
+            revision=feedback.revision,
         )
 
 
@@ -216,13 +238,26 @@ class InteractionView(ApiModel):
     message: str
     ai_reply: str
     agent_reply: str | None
-    assistant_version: str
+    assistant_version: str = Field(
+        description="`external` unless replyloop drafted the reply or an admin imported it (`source`)."
+    )
+    source: Literal["external", "replyloop", "imported"] = Field(
+        description="`replyloop` for a reply drafted here (POST /api/replies), `external` for one a frontend "
+        "recorded, `imported` for history an admin imported with `createdAt` (counted under its version)."
+    )
+    external_version: str | None = Field(description="The version tag the frontend sent, if any; not counted.")
     confidence: float | None
+    confidence_source: Literal["external", "replyloop", "imported"] | None = Field(
+        description="Who computed `confidence`: `external` when the frontend supplied it as given."
+    )
     conversation_id: str | None
     topic: str | None
     created_at: datetime
     created_by: str
     feedback: FeedbackView | None
+    history: list[VerdictRevision] = Field(
+        description="Every verdict given on the interaction, oldest first; a change appends, nothing is lost."
+    )
     training_prompt: TrainingPromptView | None
     snoozed: bool
     explanation: str | None = Field(description="Why the reply failed (explain worker), once it has run.")
@@ -250,12 +285,16 @@ class InteractionView(ApiModel):
             ai_reply=interaction.ai_reply,
             agent_reply=feedback.agent_reply if feedback else None,
             assistant_version=interaction.assistant_version,
+            source=interaction.source.value,
+            external_version=interaction.external_version,
             confidence=interaction.confidence,
+            confidence_source=interaction.confidence_source.value if interaction.confidence_source else None,
             conversation_id=interaction.conversation_id,
             topic=interaction.topic,
             created_at=interaction.created_at,
             created_by=interaction.created_by,
             feedback=FeedbackView.of(feedback) if feedback else None,
+            history=[VerdictRevision.of(entry) for entry in record.history],
             training_prompt=TrainingPromptView(prompt=prompt.prompt, rating=prompt.rating) if prompt else None,
             snoozed=interaction.snoozed,
             explanation=explanation.explanation if explanation else None,

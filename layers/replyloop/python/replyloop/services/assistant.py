@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from replyloop.domain.analytics import UsefulnessSummary, summarise
 from replyloop.domain.confidence import agreement, confidence_from_logprobs
-from replyloop.domain.entities import Interaction
+from replyloop.domain.entities import Interaction, Source
 from replyloop.domain.errors import ConflictError, InvalidRequestError, NotFoundError
 from replyloop.domain.prompts import (
     DEFAULT_PROMPT_NAME,
@@ -127,6 +127,8 @@ def draft_reply(
         confidence=round(confidence, 4),
         conversation_id=request.conversation_id,
         topic=topic,
+        source=Source.REPLYLOOP,
+        confidence_source=Source.REPLYLOOP,
         model=first.model,
         prompt_name=prompt.name,
         prompt_version=prompt.version,

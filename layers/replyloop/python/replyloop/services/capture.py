@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from replyloop.domain.analytics import CategoryTrend, UsefulnessSummary, summarise, top_categories
-from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, Page, ReplayRow
+from replyloop.domain.auth import Role
+from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, Page, ReplayRow, Source
 from replyloop.domain.errors import BusyError, ConflictError, InvalidRequestError, NotFoundError, StorageError
 from replyloop.domain.feedback import plan_feedback
 from replyloop.domain.learning import Job
@@ -53,13 +54,16 @@ RETRY = RetryPolicy()
 
 @dataclass(frozen=True, slots=True)
 class NewInteraction:
+    """An interaction a frontend drafted; `external_version` is its own version tag, if it sent one."""
+
     message: str
     ai_reply: str
-    assistant_version: str | None = None
+    external_version: str | None = None
     confidence: float | None = None
     conversation_id: str | None = None
     topic: str | None = None
     created_at: datetime | None = None
+    imported: bool = False  # an admin importing history: the version tag it names is the one counted
 
 
 def new_interaction_id() -> str:
@@ -67,16 +71,25 @@ def new_interaction_id() -> str:
 
 
 def _build_interaction(draft: NewInteraction, actor: str, now: datetime) -> Interaction:
+    """A frontend's interaction: counted as `external`, whatever version tag it sent (kept as `external_version`),
+    so no frontend can move a registered version's counters, replay index or retrain selection. The one
+    exception is history an admin imports (`imported`): it counts under the version it names."""
+    imported = draft.imported and bool(draft.external_version)
     return Interaction(
         interaction_id=new_interaction_id(),
         message=draft.message,
         ai_reply=draft.ai_reply,
-        assistant_version=draft.assistant_version or DEFAULT_ASSISTANT_VERSION,
+        assistant_version=(draft.external_version or DEFAULT_ASSISTANT_VERSION)
+        if imported
+        else DEFAULT_ASSISTANT_VERSION,
         created_at=draft.created_at or now,
         created_by=actor,
         confidence=draft.confidence,
         conversation_id=draft.conversation_id,
         topic=draft.topic,
+        source=Source.IMPORTED if imported else Source.EXTERNAL,
+        external_version=draft.external_version,
+        confidence_source=None if draft.confidence is None else Source.EXTERNAL,
     )
 
 
@@ -137,12 +150,14 @@ def record_feedback(
     useful: bool,
     agent_reply: str | None,
     actor: str,
+    roles: frozenset[Role],
     now: datetime,
     queue: JobQueue | None = None,
 ) -> Feedback:
-    """Record (or change) the verdict on an interaction; counts move, never double.
+    """Record (or change) the verdict on an interaction; counts move, never double, the history grows.
 
-    Every lost race re-reads and plans again (the verdict may have changed); one lost on a counter shard
+    Changing a verdict someone else gave needs the reviewer role in `roles` (`ForbiddenError`, checked on each
+    fresh read). Every lost race re-reads and plans again (the verdict may have changed); one lost on a counter shard
     also pauses first. Out of attempts: `BusyError` after a shard conflict, else `ConflictError`.
     """
     policy = RETRY
@@ -152,7 +167,13 @@ def record_feedback(
         if record is None:
             raise NotFoundError(f"No interaction with id {interaction_id!r}.")
         change = plan_feedback(
-            record.interaction, record.feedback, useful=useful, agent_reply=agent_reply, actor=actor, now=now
+            record.interaction,
+            record.feedback,
+            useful=useful,
+            agent_reply=agent_reply,
+            actor=actor,
+            roles=roles,
+            now=now,
         )
         try:
             store.save_capture(CaptureWrite(interaction=record.interaction, is_new_interaction=False, feedback=change))
@@ -179,12 +200,13 @@ def record_feedback_log(
     useful: bool,
     agent_reply: str | None,
     actor: str,
+    roles: frozenset[Role] = frozenset(),
     now: datetime,
     queue: JobQueue | None = None,
 ) -> tuple[Interaction, Feedback]:
     """The seeds' one-call form: interaction and verdict stored together, atomically."""
     interaction = _build_interaction(draft, actor, now)
-    change = plan_feedback(interaction, None, useful=useful, agent_reply=agent_reply, actor=actor, now=now)
+    change = plan_feedback(interaction, None, useful=useful, agent_reply=agent_reply, actor=actor, roles=roles, now=now)
     save_with_retry(store, CaptureWrite(interaction=interaction, is_new_interaction=True, feedback=change))
     dispatch(store, queue, change.explain_job)
     return interaction, change.feedback

@@ -39,11 +39,12 @@ def _draft(body: InteractionFields) -> capture.NewInteraction:
     return capture.NewInteraction(
         message=body.message,
         ai_reply=body.ai_reply,
-        assistant_version=body.assistant_version,
+        external_version=body.assistant_version,
         confidence=body.confidence,
         conversation_id=body.conversation_id,
         topic=body.topic,
         created_at=body.created_at,
+        imported=body.created_at is not None,  # only an admin gets this far with `createdAt`
     )
 
 
@@ -77,7 +78,16 @@ def get_interaction(interaction_id: InteractionId) -> InteractionView:
     "/interactions/<interaction_id>/feedback",
     middlewares=[require_agent],
     summary="Give or change the verdict on an interaction",
-    responses=api_responses(200, "The verdict as stored", 404, 409, body=True),
+    description="Changing a verdict another agent gave needs the `reviewer` role (or `admin`); the earlier "
+    "verdict stays in the interaction's `history`.",
+    responses=api_responses(
+        200,
+        "The verdict as stored",
+        404,
+        409,
+        body=True,
+        details={403: "The token's role does not allow this: changing another agent's verdict needs 'reviewer'"},
+    ),
 )
 def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> FeedbackResponse:
     feedback = capture.record_feedback(
@@ -86,6 +96,7 @@ def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> Fee
         useful=body.useful,
         agent_reply=body.agent_reply,
         actor=current_principal(router),
+        roles=current_roles(router),
         now=_now(),
         queue=get_job_queue(),
     )
@@ -106,6 +117,7 @@ def record_feedback_log(body: FeedbackLogRequest) -> tuple[FeedbackLogResponse, 
         useful=body.feedback == "yes",
         agent_reply=body.agent_reply,
         actor=current_principal(router),
+        roles=current_roles(router),
         now=_now(),
         queue=get_job_queue(),
     )

@@ -9,6 +9,8 @@ and 429, all answer `{"message": ...}`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from replyloop.models.api import ErrorResponse
@@ -31,16 +33,27 @@ ERRORS = {
 }
 
 
-def api_responses(success: int, description: str, *errors: int, body: bool = False) -> dict[int, OpenAPIResponse]:
+def api_responses(
+    success: int,
+    description: str,
+    *errors: int,
+    body: bool = False,
+    details: Mapping[int, str] | None = None,
+) -> dict[int, OpenAPIResponse]:
     """`success` (documented with the route's return annotation) and its errors: `errors`, those every
-    route can answer and, when the route takes a body (`body=True`), those of the body checks."""
+    route can answer and, when the route takes a body (`body=True`), those of the body checks.
+    `details` replaces an error's general description where the route says more (why it answers 403)."""
     if not 200 <= success < 300:
         raise ValueError(f"A success status is 2xx, not {success}.")
     unknown = set(errors) - ERRORS.keys()
     if unknown:
         raise ValueError(f"No description for status {sorted(unknown)}; add it to ERRORS.")
     codes = {*EVERY_ROUTE, *errors, *(WITH_BODY if body else ())}
+    stray = set(details or {}) - codes
+    if stray:
+        raise ValueError(f"Details for statuses the route does not answer: {sorted(stray)}.")
+    described = {**ERRORS, **(details or {})}
     documented: dict[int, OpenAPIResponse] = {success: {"description": description}}
     for code in sorted(codes):
-        documented[code] = {"description": ERRORS[code], "content": {"application/json": {"model": ErrorResponse}}}
+        documented[code] = {"description": described[code], "content": {"application/json": {"model": ErrorResponse}}}
     return documented
