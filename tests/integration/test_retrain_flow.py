@@ -18,6 +18,7 @@ from replyloop.local.provision import provision
 from replyloop.local.seed import FIRST, LAST, generate, version_setup
 from replyloop.local.stack import MOTO_CONFIG
 from replyloop.local.statemachines import lambda_seam
+from replyloop.operations.seed import SeedTally, review_history
 from tests.conftest import TEMPLATE
 from tests.helpers import ApiResult, call, http_event
 
@@ -64,6 +65,27 @@ def seed(count: int = 240) -> None:
         assert admin("POST", f"/api/versions/{step['tag']}/activate").status == 200
     for item in generate(count=count, days=20, seed=11):
         assert admin("POST", item["path"], body=item["body"]).status in (200, 201), item
+    # An import vouches for no correction: a reviewer approves most of them, as `replyloop dev seed` does.
+    tally = SeedTally()
+    review_history(Reviewer(), tally)
+    assert tally.approved > 0 and tally.pending > 0
+
+
+class Reviewer:
+    """The `Api` the seed's review step talks to, as a reviewer who is not the importing admin."""
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        (runner,) = RUNNER
+        event = http_event(method, path, groups="[reviewer]", username="flow-reviewer", **kwargs)
+        result = call(lambda event, _: runner.invoke("ApiFunction", event), event)
+        assert result.status == 200, result.body
+        return result.body
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._send("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def post(self, path: str, body: Any) -> Any:
+        return self._send("POST", path, body=body)
 
 
 def drain_learning_queues(provisioned, runner: FunctionRunner) -> None:
@@ -131,6 +153,8 @@ def test_a_candidate_that_wins_is_promoted_and_drafts_better(flow):
     accounting = manifest["accounting"]
     assert accounting["verdicts"] == accounting["exported"] + accounting["heldOut"] + accounting["excluded"]
     assert accounting["verdicts"] >= 60  # every not-useful verdict of the window, frontends' included
+    assert manifest["excluded"]["awaiting review"] > 0  # the corrections the reviewer left pending
+    assert manifest["excluded"]["rejected by reviewer"] > 0
 
     # The evidence: held-out cases only, never a training line's interaction or message.
     evidence = view["evaluation"]

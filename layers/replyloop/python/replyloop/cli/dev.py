@@ -180,11 +180,13 @@ def seed(url: str, count: int, days: int, random_seed: int, drafts: int) -> None
     `replyloop stress-test` with no flags tests v4 against v3); records history for v1-v3 over the window with mixed
     verdicts, agents' own replies and customer messages containing personal data; then drafts a few
     replies live (low-confidence ones land on the review queue). Uses a local admin token: versions
-    and backdated history (`createdAt`) are admin actions. Running it twice adds more history.
+    and backdated history (`createdAt`) are admin actions. An import vouches for no correction, so a
+    second user, dev-reviewer, then approves most of the agents' corrections, rejects a few and leaves
+    some pending (the `reviewed` training policy). Running it twice adds more history.
     """
     from replyloop.local.seed import candidate_setup, generate, live_messages, version_setup
     from replyloop.local.tokens import issue_token
-    from replyloop.operations.seed import SeedTally, draft_live, record_history, register_versions
+    from replyloop.operations.seed import SeedTally, draft_live, record_history, register_versions, review_history
 
     client = ApiClient(url, issue_token(Role.ADMIN, username="dev-seed"))
     requests = list(generate(count=count, days=days, seed=random_seed))
@@ -193,6 +195,7 @@ def seed(url: str, count: int, days: int, random_seed: int, drafts: int) -> None
         register_versions(client, [*version_setup(random_seed), *candidate_setup(random_seed)], tally)
         with click.progressbar(requests, label=f"Seeding {url}", file=sys.stderr) as bar:
             record_history(client, bar, tally)
+        review_history(ApiClient(url, issue_token(Role.REVIEWER, username="dev-reviewer")), tally)
         with click.progressbar(live_messages(drafts, random_seed), label="Drafting live", file=sys.stderr) as bar:
             draft_live(client, bar, tally)
     except ApiError as error:
@@ -201,6 +204,10 @@ def seed(url: str, count: int, days: int, random_seed: int, drafts: int) -> None
         f"Seeded {tally.interactions} interactions over {days} days: "
         f"{tally.useful} useful, {tally.not_useful} not useful, {tally.without_verdict} without a verdict; "
         f"{tally.drafts} live drafts, {tally.snoozed} snoozed for review."
+    )
+    click.echo(
+        f"Training review (as dev-reviewer): {tally.approved} corrections approved, {tally.rejected} rejected, "
+        f"{tally.pending} left pending for the Training review page."
     )
     if tally.candidates:
         click.echo(f"Candidate version {', '.join(tally.candidates)} is registered: `replyloop stress-test` tests it.")

@@ -9,6 +9,7 @@ it got.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,9 @@ class SeedTally:
     not_useful: int = 0
     drafts: int = 0
     snoozed: int = 0
+    approved: int = 0
+    rejected: int = 0
+    pending: int = 0
 
     @property
     def without_verdict(self) -> int:
@@ -72,3 +76,31 @@ def draft_live(api: Api, messages: Iterable[str], tally: SeedTally) -> None:
     for message in messages:
         tally.snoozed += bool(api.post("/api/replies", {"message": message})["snoozed"])
         tally.drafts += 1
+
+
+def review_history(reviewer: Api, tally: SeedTally, *, approve_share: float = 0.75, reject_share: float = 0.05) -> None:
+    """As a reviewer: approve most pending training examples, reject a few, leave the rest for the
+    Training review page. Which one gets what depends on its interaction id alone (repeatable)."""
+    pending: list[str] = []
+    cursor = None
+    while True:
+        page = reviewer.get("/api/training-examples", status="pending", limit=50, cursor=cursor)
+        pending += [item["interactionId"] for item in page["items"]]
+        cursor = page.get("nextCursor")
+        if not cursor:
+            break
+    approve, reject = [], []
+    for interaction_id in pending:
+        share = int(hashlib.blake2b(interaction_id.encode(), digest_size=4).hexdigest(), 16) / 2**32
+        if share < approve_share:
+            approve.append(interaction_id)
+        elif share < approve_share + reject_share:
+            reject.append(interaction_id)
+    for start in range(0, max(len(approve), len(reject)), 50):
+        done = reviewer.post(
+            "/api/training-examples/review",
+            {"approve": approve[start : start + 50], "reject": reject[start : start + 50], "note": "demo review"},
+        )
+        tally.approved += len(done["approved"])
+        tally.rejected += len(done["rejected"])
+    tally.pending = len(pending) - tally.approved - tally.rejected

@@ -204,9 +204,16 @@ def record_feedback_log(
     now: datetime,
     queue: JobQueue | None = None,
 ) -> tuple[Interaction, Feedback]:
-    """The seeds' one-call form: interaction and verdict stored together, atomically."""
+    """The seeds' one-call form: interaction and verdict stored together, atomically.
+
+    An admin importing history (`draft.imported`) records other people's verdicts, so the import does not
+    vouch for their corrections: they wait for a reviewer like any agent's.
+    """
     interaction = _build_interaction(draft, actor, now)
-    change = plan_feedback(interaction, None, useful=useful, agent_reply=agent_reply, actor=actor, roles=roles, now=now)
+    vouching = frozenset() if draft.imported else roles
+    change = plan_feedback(
+        interaction, None, useful=useful, agent_reply=agent_reply, actor=actor, roles=vouching, now=now
+    )
     save_with_retry(store, CaptureWrite(interaction=interaction, is_new_interaction=True, feedback=change))
     dispatch(store, queue, change.explain_job)
     return interaction, change.feedback
