@@ -156,6 +156,10 @@ def test_a_candidate_that_wins_is_promoted_and_drafts_better(flow):
     assert manifest["excluded"]["awaiting review"] > 0  # the corrections the reviewer left pending
     assert manifest["excluded"]["rejected by reviewer"] > 0
 
+    served = admin("GET", f"/api/retrain-runs/{run_id}/manifest")
+    assert served.status == 200 and served.body == manifest
+    assert admin("GET", "/api/retrain-runs/nope/manifest").status == 404
+
     # The evidence: held-out cases only, never a training line's interaction or message.
     evidence = view["evaluation"]
     trained = {i for ids in manifest["provenance"].values() for i in ids}

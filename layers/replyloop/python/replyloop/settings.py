@@ -141,8 +141,16 @@ class DraftingSettings(LlmSettings):
 # -- one model per function ---------------------------------------------------------------------------
 
 
-class ApiSettings(TableSettings, HttpSettings, QueueSettings, ExecutionSettings, DraftingSettings, RetrainSettings):
-    """The api function: the table, both queues, the retrain state machine, the model."""
+class ApiSettings(
+    TableSettings,
+    HttpSettings,
+    QueueSettings,
+    ExecutionSettings,
+    TrainingBucketSettings,
+    DraftingSettings,
+    RetrainSettings,
+):
+    """The api function: the table, both queues, the retrain state machine, the training bucket (read), the model."""
 
 
 class WorkerSettings(TableSettings, QueueSettings, IdempotencySettings, DeadLetterSettings, DraftingSettings):

@@ -145,6 +145,13 @@ def _s3() -> Any:
     return boto3.client("s3")
 
 
+def read_training_file(location: str) -> bytes:
+    """A file a retrain run's export wrote (`s3://bucket/key`, within the training bucket only)."""
+    from replyloop.adapters.training_files import read_object
+
+    return read_object(_s3(), load(TrainingBucketSettings).training_bucket, location)
+
+
 def outputs_for(run_id: str) -> Outputs:
     """Where a retrain run's export writes: `s3://<training bucket>/retrain/<runId>/`."""
     from replyloop.adapters.training_files import S3Outputs

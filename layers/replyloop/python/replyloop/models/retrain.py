@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from replyloop.domain.runs import RetrainRun
 from replyloop.models.api import ApiModel, RequestModel
@@ -40,6 +40,23 @@ class NewRetrainRun(RequestModel):
     version: str | None = Field(
         default=None, min_length=1, max_length=64, description="Export only this assistant version's verdicts."
     )
+
+
+class RetrainManifest(ApiModel):
+    """The export's manifest.json as written (camelCase already): every verdict accounted for."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    run_id: str = Field(alias="runId")
+    created_at: str = Field(alias="createdAt")
+    window: dict[str, str]
+    selection: dict[str, Any] = Field(description="The rule, not-useful verdicts per topic, the selected topics.")
+    accounting: dict[str, int] = Field(description="verdicts = exported + heldOut + excluded.")
+    counts: dict[str, int]
+    excluded: dict[str, int] = Field(description="Verdicts left out, by reason.")
+    held_out: dict[str, Any] = Field(alias="heldOut", description="The evaluation's share and cases.")
+    redacted: dict[str, int]
+    provenance: dict[str, list[str]] = Field(description="Each file's interaction ids, in line order.")
 
 
 class ApprovalDecision(RequestModel):

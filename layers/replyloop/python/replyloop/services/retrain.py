@@ -9,7 +9,7 @@ evaluated case are keyed by the run id (or the interaction id within it).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
@@ -529,3 +529,14 @@ def decide_approval(
     decided = "approved" if approve else "rejected"
     runs.record_step(run_id, "approval", decided, {"by": by, "note": note or ""}, now)
     return runs.get(run_id)
+
+
+def run_manifest(runs: RetrainRuns, read: Callable[[str], bytes], run_id: str) -> dict[str, Any]:
+    """The run's export manifest: selection, accounting, exclusions by reason, held-out cases, provenance."""
+    runs.get(run_id)  # NotFoundError for an unknown run
+    exported = runs.data(run_id, "export") or {}
+    location = (exported.get("files") or {}).get("manifest.json")
+    if not location:
+        raise NotFoundError(f"Retrain run {run_id!r} has no export manifest (yet).")
+    manifest: dict[str, Any] = json.loads(read(str(location)))
+    return manifest

@@ -13,12 +13,13 @@ from replyloop.handlers.api.security import current_principal, require_admin
 from replyloop.models.retrain import (
     ApprovalDecision,
     NewRetrainRun,
+    RetrainManifest,
     RetrainRunCreated,
     RetrainRunList,
     RetrainRunView,
 )
 from replyloop.services import retrain
-from replyloop.wiring import get_executions, get_retrain_runs, get_retrain_settings, utc_now
+from replyloop.wiring import get_executions, get_retrain_runs, get_retrain_settings, read_training_file, utc_now
 
 router = APIGatewayHttpRouter()
 RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,80}$", description="The retrain run's id.")]
@@ -63,6 +64,16 @@ def list_retrain_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Retrai
 )
 def get_retrain_run(run_id: RunId) -> RetrainRunView:
     return RetrainRunView.of(retrain.read_run(get_retrain_runs(), get_executions(), run_id, utc_now()))
+
+
+@router.get(
+    "/retrain-runs/<run_id>/manifest",
+    middlewares=[require_admin],
+    summary="A run's export manifest: selection, accounting, exclusions, held-out cases, each line's interaction id",
+    responses=api_responses(200, "The manifest.json the export wrote", 404),
+)
+def get_retrain_manifest(run_id: RunId) -> RetrainManifest:
+    return RetrainManifest.model_validate(retrain.run_manifest(get_retrain_runs(), read_training_file, run_id))
 
 
 def _decide(run_id: str, body: ApprovalDecision | None, *, approve: bool) -> tuple[RetrainRunView, int]:
