@@ -266,8 +266,8 @@ class RetrainRuns(Protocol):
         """The run's final status; a finished run is never changed again (first finish wins)."""
         ...
 
-    def await_approval(self, run_id: str, task_token: str, now: datetime) -> None:
-        """A running run that passed its gate now waits for a person, with the state machine's task token."""
+    def await_approval(self, run_id: str, task_token: str, reason: str, now: datetime) -> None:
+        """A running run that passed its gate (`reason`) now waits for a person, with the state machine's task token."""
         ...
 
 

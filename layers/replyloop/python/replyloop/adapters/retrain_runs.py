@@ -99,11 +99,12 @@ class DynamoRetrainRuns(RunLog):
         if current is not status:
             raise ConflictError(f"Retrain run {run_id!r} already finished as {current.value}.")
 
-    def await_approval(self, run_id: str, task_token: str, now: datetime) -> None:
+    def await_approval(self, run_id: str, task_token: str, reason: str, now: datetime) -> None:
         """Running -> awaiting_approval with the task token (a retried step just stores the new token)."""
         fields: dict[FieldPath, Any] = {
             "status": RunStatus.AWAITING_APPROVAL.value,
             "data_taskToken": json.dumps(task_token),
+            "reason": reason,
         }
         if self._update(run_id, fields, only_if={"status": RunStatus.RUNNING.value}):
             return
