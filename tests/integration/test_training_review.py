@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from replyloop import wiring
 from replyloop.domain.entities import Improvement, Score
-from replyloop.services.retrain import failed_reply
+from replyloop.services.training_source import failed_reply
 
 DRAFT = {"message": "Where is order 123?", "aiReply": "Shipping takes 3-5 days.", "topic": "shipping"}
 
@@ -120,7 +120,7 @@ def judged(interaction_id: str, agent: float, original: float = 4.0) -> None:
 
 
 def test_the_export_reads_the_policy_decision_of_each_row(api):
-    """What `services.retrain.failed_reply` decides from the stored record: judge, then a reviewer."""
+    """What `services.training_source.failed_reply` decides from the stored record: judge, then a reviewer."""
     approved = correction(api, "ana")
     pending = correction(api, "ben", message="Where is order 456?")
     worse = correction(api, "cai", message="Where is order 789?")

@@ -57,7 +57,7 @@ class ApiSource:
 
 
 def failed_reply_of(view: dict[str, Any], policy: TrainingPolicy) -> FailedReply:
-    """The export's row from the API's interaction view (the same rule as `services.retrain.failed_reply`)."""
+    """The export's row from the API's interaction view (the same rule as `services.training_source.failed_reply`)."""
     kept = view.get("correctedReply") if not view.get("improvementRejectedReason") else None
     feedback = view.get("feedback") or {}
     scores = view.get("judgeScores") or {}

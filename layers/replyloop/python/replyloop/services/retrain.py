@@ -9,15 +9,13 @@ evaluated case are keyed by the run id (or the interaction id within it).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from replyloop.domain.entities import InteractionRecord, ReplayRow, Verdict
-from replyloop.domain.errors import ConflictError, NotFoundError, ReplyloopError
+from replyloop.domain.errors import NotFoundError, ReplyloopError
 from replyloop.domain.retrain import (
     Outcome,
     PromotionPolicy,
@@ -30,22 +28,18 @@ from replyloop.domain.retrain import (
 from replyloop.domain.runs import (
     NewStressRun,
     RetrainConfig,
-    RetrainRun,
     RunSummary,
     TrainerError,
     TrainingContext,
     TrainingState,
 )
 from replyloop.domain.stress import summarise
-from replyloop.domain.training import Earned, FailedReply, TrainingPolicy, training_exclusion
 from replyloop.ports import (
-    Executions,
     Llm,
     Outputs,
     OutputsFor,
     Redactor,
     Registry,
-    ReplayQuery,
     RetrainRuns,
     Store,
     StressLog,
@@ -147,66 +141,11 @@ def _config(deps: Deps, run_id: str) -> RetrainConfig:
     return config
 
 
-class StoreSource:
-    """Every "not useful" verdict of the window from the data table (replay index pages, then each record)."""
-
-    def __init__(self, store: Store, policy: TrainingPolicy) -> None:
-        self.store, self.policy = store, policy
-
-    def failed(self, start: date, end: date, version: str | None = None) -> Iterator[FailedReply]:
-        from replyloop.services.export import iter_pages
-
-        def page(cursor: str | None) -> tuple[list[ReplayRow], str | None]:
-            query = ReplayQuery(
-                verdict=Verdict.NOT_USEFUL, assistant_version=version, start=start, end=end, limit=100, cursor=cursor
-            )
-            found = self.store.list_replay(query)
-            return found.rows, found.next_cursor
-
-        for row in iter_pages(page):
-            record = self.store.get_record(row.interaction.interaction_id)
-            if record is not None:
-                yield failed_reply(record, self.policy)
-
-
-def failed_reply(record: InteractionRecord, policy: TrainingPolicy) -> FailedReply:
-    """The export's row for one failed interaction, with what the training policy decided about it."""
-    improvement, explanation, feedback = record.improvement, record.explanation, record.feedback
-    kept = improvement if improvement is not None and not improvement.rejected_reason else None
-    agent_reply = feedback.agent_reply if feedback else None
-    preferred_score = None
-    if improvement is not None:
-        preferred = kept.corrected_score if kept else (improvement.agent_score if agent_reply else None)
-        preferred_score = preferred.overall if preferred else None
-    review = record.review if record.review and feedback and record.review.revision == feedback.revision else None
-    earned = Earned(
-        original_score=improvement.original_score.overall if improvement else None,
-        preferred_score=preferred_score,
-        author=feedback.submitted_by if feedback else None,
-        author_is_reviewer=bool(feedback and feedback.by_reviewer),
-        review="approved" if review and review.status == "approved" else "rejected" if review else "pending",
-        reviewed_by=review.reviewed_by if review else None,
-    )
-    return FailedReply(
-        interaction_id=record.interaction.interaction_id,
-        message=record.interaction.message,
-        ai_reply=record.interaction.ai_reply,
-        agent_reply=agent_reply,
-        corrected_reply=kept.corrected_reply if kept else None,
-        failure_category=explanation.failure_category if explanation else None,
-        explanation=explanation.explanation if explanation else None,
-        score_gain=kept.score_gain_estimate if kept else None,
-        topic=record.interaction.topic or (explanation.topic if explanation else None),
-        version=record.interaction.assistant_version,
-        # With no reply to prefer there is nothing to earn: the export names that reason itself.
-        excluded_reason=training_exclusion(policy, earned) if (kept or agent_reply) else None,
-    )
-
-
 def export(deps: Deps, run_id: str) -> dict[str, Any]:
     # Only the retrain function exports; the api function, which imports this module to start and read
     # runs, does not pay for the exporter's PII detectors at cold start.
     from replyloop.services.export import ExportOptions, export_training_data
+    from replyloop.services.training_source import StoreSource
 
     config = _config(deps, run_id)
     _, prompt = active_assistant(deps.registry, deps.llm_settings, deps.now)
@@ -220,7 +159,7 @@ def export(deps: Deps, run_id: str) -> dict[str, Any]:
     )
     outputs: Outputs = deps.outputs_for(run_id)
     result = export_training_data(
-        StoreSource(deps.store, config.training_policy),
+        StoreSource(deps.store, config.training_policy),  # services/training_source.py
         prompt,
         outputs,
         options,
@@ -467,77 +406,3 @@ def fail(deps: Deps, run_id: str, error: dict[str, Any] | None) -> dict[str, Any
     deps.runs.record_step(run_id, "fail", "failed", {"error": kind, "cause": cause[:1000]}, deps.now)
     deps.runs.finish(run_id, RunStatus.FAILED, reason, deps.now)
     return {"status": RunStatus.FAILED.value, "reason": reason}
-
-
-# -- starting and reading runs (the API) ----------------------------------------------------------
-
-
-def start_run(
-    runs: RetrainRuns,
-    executions: Executions,
-    settings: RetrainSettings,
-    options: RunOptions,
-    *,
-    run_id: str,
-    requested_by: str,
-    now: datetime,
-) -> str:
-    """Record the run, then start its execution (named by the run id); a failed start fails the run."""
-    config = options.resolve(settings)
-    runs.create(run_id, trigger="api", trainer=config.trainer.value, requested_by=requested_by, now=now)
-    payload = {
-        "trigger": "api",
-        "requestedBy": requested_by,
-        "options": options.model_dump(by_alias=True, mode="json", exclude_none=True),
-    }
-    try:
-        arn = executions.start(run_id, payload)
-    except ReplyloopError as error:
-        runs.finish(run_id, RunStatus.FAILED, str(error), now)
-        raise
-    runs.set_execution(run_id, arn)
-    return arn
-
-
-def read_run(runs: RetrainRuns, executions: Executions | None, run_id: str, now: datetime) -> RetrainRun:
-    """The run; one still `running` whose execution ended without a verdict (timeout, abort) is failed now."""
-    run = runs.get(run_id)
-    if run.status is not RunStatus.RUNNING or not run.execution_arn or executions is None:
-        return run
-    state = executions.state(run.execution_arn)
-    if state.status in ("RUNNING", "SUCCEEDED"):
-        return run
-    runs.finish(run_id, RunStatus.FAILED, f"The execution ended as {state.status}: {state.cause}".strip(), now)
-    return runs.get(run_id)
-
-
-def list_runs(runs: RetrainRuns, limit: int) -> list[RetrainRun]:
-    """Retrain runs, newest first."""
-    return runs.list(limit)
-
-
-def decide_approval(
-    runs: RetrainRuns, executions: Executions, run_id: str, *, approve: bool, by: str, note: str | None, now: datetime
-) -> RetrainRun:
-    """A person's answer to a run awaiting approval, handed to the waiting state machine (which promotes or not)."""
-    run = runs.get(run_id)
-    if run.status is not RunStatus.AWAITING_APPROVAL:
-        raise ConflictError(f"Retrain run {run_id!r} is {run.status.value}, not awaiting approval.")
-    token = runs.data(run_id, "taskToken")
-    if not token:
-        raise ConflictError(f"Retrain run {run_id!r} has no waiting approval task yet; try again shortly.")
-    executions.resume(str(token), {"approved": approve, "by": by, "note": note or ""})
-    decided = "approved" if approve else "rejected"
-    runs.record_step(run_id, "approval", decided, {"by": by, "note": note or ""}, now)
-    return runs.get(run_id)
-
-
-def run_manifest(runs: RetrainRuns, read: Callable[[str], bytes], run_id: str) -> dict[str, Any]:
-    """The run's export manifest: selection, accounting, exclusions by reason, held-out cases, provenance."""
-    runs.get(run_id)  # NotFoundError for an unknown run
-    exported = runs.data(run_id, "export") or {}
-    location = (exported.get("files") or {}).get("manifest.json")
-    if not location:
-        raise NotFoundError(f"Retrain run {run_id!r} has no export manifest (yet).")
-    manifest: dict[str, Any] = json.loads(read(str(location)))
-    return manifest

@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from replyloop.domain.entities import Verdict
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import require_agent
-from replyloop.models.api import AnalyticsResponse, ReplayItem, ReplayPage, VersionTag
+from replyloop.models.analytics import AnalyticsResponse
+from replyloop.models.api import ReplayItem, ReplayPage, VersionTag
 from replyloop.ports import ReplayQuery
 from replyloop.services import capture
 from replyloop.wiring import get_store

@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from replyloop.domain.learning import Step
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import require_agent
-from replyloop.models.api import INTERACTION_ID_PATTERN, JobAccepted, Label, Leaderboard, LeaderboardItem
+from replyloop.models.analytics import Leaderboard, LeaderboardItem
+from replyloop.models.api import INTERACTION_ID_PATTERN, JobAccepted, Label
 from replyloop.services import learning
 from replyloop.wiring import get_job_queue, get_learning_store, get_store
 

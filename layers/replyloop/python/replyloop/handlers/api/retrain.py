@@ -18,7 +18,7 @@ from replyloop.models.retrain import (
     RetrainRunList,
     RetrainRunView,
 )
-from replyloop.services import retrain
+from replyloop.services import retrain, retrain_runs
 from replyloop.wiring import get_executions, get_retrain_runs, get_retrain_settings, read_training_file, utc_now
 
 router = APIGatewayHttpRouter()
@@ -34,7 +34,7 @@ RunId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,80}$", description="The r
 def start_retrain_run(body: NewRetrainRun | None = None) -> tuple[RetrainRunCreated, int]:
     run_id = uuid.uuid4().hex
     options = retrain.RunOptions.model_validate((body or NewRetrainRun()).model_dump(by_alias=True))
-    retrain.start_run(
+    retrain_runs.start_run(
         get_retrain_runs(),
         get_executions(),
         get_retrain_settings(),
@@ -53,7 +53,7 @@ def start_retrain_run(body: NewRetrainRun | None = None) -> tuple[RetrainRunCrea
     responses=api_responses(200, "Retrain runs, newest first"),
 )
 def list_retrain_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> RetrainRunList:
-    return RetrainRunList(items=[RetrainRunView.of(run) for run in retrain.list_runs(get_retrain_runs(), limit)])
+    return RetrainRunList(items=[RetrainRunView.of(run) for run in retrain_runs.list_runs(get_retrain_runs(), limit)])
 
 
 @router.get(
@@ -63,7 +63,7 @@ def list_retrain_runs(limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Retrai
     responses=api_responses(200, "The run and each step's outcome", 404),
 )
 def get_retrain_run(run_id: RunId) -> RetrainRunView:
-    return RetrainRunView.of(retrain.read_run(get_retrain_runs(), get_executions(), run_id, utc_now()))
+    return RetrainRunView.of(retrain_runs.read_run(get_retrain_runs(), get_executions(), run_id, utc_now()))
 
 
 @router.get(
@@ -73,11 +73,11 @@ def get_retrain_run(run_id: RunId) -> RetrainRunView:
     responses=api_responses(200, "The manifest.json the export wrote", 404),
 )
 def get_retrain_manifest(run_id: RunId) -> RetrainManifest:
-    return RetrainManifest.model_validate(retrain.run_manifest(get_retrain_runs(), read_training_file, run_id))
+    return RetrainManifest.model_validate(retrain_runs.run_manifest(get_retrain_runs(), read_training_file, run_id))
 
 
 def _decide(run_id: str, body: ApprovalDecision | None, *, approve: bool) -> tuple[RetrainRunView, int]:
-    run = retrain.decide_approval(
+    run = retrain_runs.decide_approval(
         get_retrain_runs(),
         get_executions(),
         run_id,
