@@ -49,7 +49,7 @@ def test_the_template_gives_every_function_what_its_settings_model_requires():
 
 
 def test_a_missing_setting_fails_with_its_name(monkeypatch: pytest.MonkeyPatch):
-    for name in ("TABLE_NAME", "EXPLAIN_QUEUE_URL", "CORRECT_QUEUE_URL"):
+    for name in ("TABLE_NAME", "EXPLAIN_QUEUE_URL", "CORRECT_QUEUE_URL", "TRAINING_BUCKET"):
         monkeypatch.setenv(name, f"the-{name.lower()}")
     monkeypatch.setenv("LLM_PROVIDER", "offline")
     monkeypatch.setenv("RETRAIN_STATE_MACHINE_ARN", "")  # empty counts as unset

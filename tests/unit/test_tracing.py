@@ -140,6 +140,7 @@ def test_the_api_imports_a_router_when_a_request_needs_it_and_everything_for_the
         EXPLAIN_QUEUE_URL="e",
         CORRECT_QUEUE_URL="c",
         RETRAIN_STATE_MACHINE_ARN="arn:aws:states:us-east-1:1:stateMachine:r",
+        TRAINING_BUCKET="training",
     )
     assert out.splitlines() == [
         "[] False",  # a cold start imports no router and not Powertools' OpenAPI models
