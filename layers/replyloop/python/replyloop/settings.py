@@ -68,6 +68,14 @@ class ExecutionSettings(EnvModel):
     retrain_state_machine_arn: str = Field(alias="RETRAIN_STATE_MACHINE_ARN", min_length=1)
 
 
+class PromotionWatchSettings(EnvModel):
+    """After a promotion: when the active version counts as regressed, and whether to roll back by itself."""
+
+    watch_min_verdicts: int = Field(default=50, ge=1, alias="PROMOTION_WATCH_MIN_VERDICTS")
+    watch_lookback_days: int = Field(default=14, ge=1, le=90, alias="PROMOTION_WATCH_LOOKBACK_DAYS")
+    auto_rollback: bool = Field(default=False, alias="AUTO_ROLLBACK")
+
+
 class TrainingBucketSettings(EnvModel):
     training_bucket: str = Field(alias="TRAINING_BUCKET", min_length=1)
 
@@ -149,6 +157,7 @@ class ApiSettings(
     TrainingBucketSettings,
     DraftingSettings,
     RetrainSettings,
+    PromotionWatchSettings,
 ):
     """The api function: the table, both queues, the retrain state machine, the training bucket (read), the model."""
 
@@ -157,8 +166,8 @@ class WorkerSettings(TableSettings, QueueSettings, IdempotencySettings, DeadLett
     """The explain and correct workers."""
 
 
-class SweeperSettings(TableSettings, QueueSettings):
-    """The outbox sweeper."""
+class SweeperSettings(TableSettings, QueueSettings, PromotionWatchSettings):
+    """The sweeper: the outbox, and the watch over the active version after a promotion."""
 
 
 class RetrainFunctionSettings(TableSettings, TrainingBucketSettings, DraftingSettings, RetrainSettings):

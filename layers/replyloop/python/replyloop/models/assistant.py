@@ -11,7 +11,9 @@ from replyloop.domain.analytics import UsefulnessSummary
 from replyloop.domain.entities import Interaction
 from replyloop.domain.prompts import PromptVersion, WordChange
 from replyloop.domain.versions import AssistantVersion
+from replyloop.domain.watch import Usefulness
 from replyloop.models.api import MAX_TEXT, ApiModel, ExternalId, Label, RequestModel, Text, VersionTag
+from replyloop.services.promotion_watch import PromotionWatch
 
 ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
 PromptName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,31}$")]
@@ -211,3 +213,51 @@ class PromptDiff(ApiModel):
     to: PromptVersionView
     unified_diff: str
     words: list[WordChangeView]
+
+
+class UsefulnessView(ApiModel):
+    useful: int
+    total: int
+    rate: float | None
+
+
+class PromotionWatchView(ApiModel):
+    """The active version's live usefulness since it was activated, against the version before it."""
+
+    status: Literal["nothing_to_compare", "too_few", "holding", "regressed"]
+    reason: str
+    active: str | None
+    previous: str | None
+    active_usefulness: UsefulnessView | None
+    previous_usefulness: UsefulnessView | None
+    z: float | None = Field(default=None, description="Two-proportion z; below -1.645 is a significant fall.")
+    rollback_url: str | None = Field(
+        default=None, description="POST it (admin) to re-activate the previous version: the one-call rollback."
+    )
+
+    @classmethod
+    def of(cls, watch: PromotionWatch | None) -> PromotionWatchView:
+        if watch is None:
+            return cls(
+                status="nothing_to_compare",
+                reason="The active version has no earlier version to compare with.",
+                active=None,
+                previous=None,
+                active_usefulness=None,
+                previous_usefulness=None,
+            )
+        verdict = watch.verdict
+
+        def view(figures: Usefulness) -> UsefulnessView:
+            return UsefulnessView(useful=figures.useful, total=figures.total, rate=figures.rate)
+
+        return cls(
+            status=verdict.status,
+            reason=verdict.reason,
+            active=watch.active.version_tag,
+            previous=watch.previous.version_tag,
+            active_usefulness=view(verdict.new),
+            previous_usefulness=view(verdict.previous),
+            z=verdict.z,
+            rollback_url=f"/api/versions/{watch.previous.version_tag}/activate",
+        )

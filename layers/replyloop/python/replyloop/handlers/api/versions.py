@@ -14,6 +14,7 @@ from replyloop.handlers.api.security import require_admin
 from replyloop.models.api import VersionTag
 from replyloop.models.assistant import (
     NewPromptVersionRequest,
+    PromotionWatchView,
     PromptDiff,
     PromptName,
     PromptVersionList,
@@ -25,7 +26,8 @@ from replyloop.models.assistant import (
     VersionView,
     WordChangeView,
 )
-from replyloop.services import assistant
+from replyloop.services import assistant, promotion_watch
+from replyloop.settings import PromotionWatchSettings, load
 from replyloop.wiring import get_llm_settings, get_registry, get_store
 
 router = APIGatewayHttpRouter()
@@ -80,6 +82,24 @@ def register_version(body: RegisterVersionRequest) -> tuple[VersionView, int]:
 )
 def activate_version(tag: Tag) -> VersionView:
     return VersionView.of(assistant.activate_version(get_registry(), get_llm_settings(), tag, now=_now()))
+
+
+@router.get(
+    "/versions/watch",
+    middlewares=[require_admin],
+    summary="Is the active version doing worse than the one before it? (live usefulness since its activation)",
+    responses=api_responses(200, "The comparison and the one-call rollback"),
+)
+def watch_active_version() -> PromotionWatchView:
+    settings = load(PromotionWatchSettings)
+    found = promotion_watch.watch_promotion(
+        get_registry(),
+        get_store(),
+        min_verdicts=settings.watch_min_verdicts,
+        lookback_days=settings.watch_lookback_days,
+        now=_now(),
+    )
+    return PromotionWatchView.of(found)
 
 
 @router.get(
