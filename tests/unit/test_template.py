@@ -30,3 +30,10 @@ def test_unknown_references_are_errors_not_guesses():
     resolver = Resolver(load_template(TEMPLATE), region="r", account_id="1", stack_name="s")
     with pytest.raises(TemplateError, match="Nope"):
         resolver.resolve({"Ref": "Nope"})
+
+
+def test_traces_carry_no_customer_text():
+    """Powertools' Tracer would put every handler response and error message (customer text) into X-Ray."""
+    variables = load_template(TEMPLATE)["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    assert variables["POWERTOOLS_TRACER_CAPTURE_ERROR"] == "false"

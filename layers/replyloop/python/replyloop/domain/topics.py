@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from replyloop.domain.text import bounded_label
+
 TOPIC_KEYWORDS: dict[str, tuple[str, ...]] = {
     "billing": (
         "charge",
@@ -30,8 +32,9 @@ DEFAULT_TOPIC = "general"
 
 
 def detect_topic(message: str, given: str | None = None) -> str:
-    if given:
-        return given.strip().lower()
+    label = bounded_label(given.lower()) if given else None  # a model's or caller's word: bounded, no markup
+    if label:
+        return label
     text = message.lower()
     scores = {
         topic: sum(len(re.findall(rf"\b{re.escape(keyword)}\b", text)) for keyword in keywords)
