@@ -286,3 +286,25 @@ def test_enough_means_the_exports_own_minimum(tmp_path, min_examples, enough):
     )
     assert result.counts["train.jsonl"] == 7
     assert result.enough is enough
+
+
+def test_failures_after_the_export_join_the_evaluation_only_from_the_held_out_split():
+    from replyloop.services.export import late_evaluation_cases
+
+    rows = [row(n, "shipping", interaction_id=f"late{n}", message=f"Parcel {n} lost") for n in range(120)]
+    rows.append(
+        row(0, "shipping", interaction_id="unearned", message="Parcel 0 lost", excluded_reason="awaiting review")
+    )
+    options = ExportOptions()
+    first = split_of("Parcel 0 lost", options.validation_share, options.holdout_share)
+    known = {message_digest("Parcel 1 lost")}
+    cases = late_evaluation_cases(rows, redact, options, known=known, limit=100)
+    ids = [case["interactionId"] for case in cases]
+    expected = [
+        f"late{n}"
+        for n in range(120)
+        if split_of(f"Parcel {n} lost", options.validation_share, options.holdout_share) == "holdout" and n != 1
+    ]
+    assert ids == expected and 10 < len(ids) < 60  # about a quarter of the messages
+    assert "unearned" not in ids and ("late0" in ids) == (first == "holdout")
+    assert late_evaluation_cases(rows, redact, options, known=known, limit=3) == cases[:3]

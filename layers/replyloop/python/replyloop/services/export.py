@@ -393,3 +393,24 @@ def iter_pages(fetch: Callable[[str | None], tuple[Iterable[Any], str | None]]) 
         yield from items
         if not cursor:
             return
+
+
+def late_evaluation_cases(
+    rows: Iterable[FailedReply], redactor: Redactor, options: ExportOptions, *, known: set[str], limit: int
+) -> list[dict[str, str]]:
+    """Evaluation cases from failures that arrived after the export: usable ones whose (redacted) message
+    falls in the held-out split - so no trainer saw it, by construction - and whose digest is not `known`
+    (already a case, or an exemplar of the candidate's prompt). One per distinct message, at most `limit`."""
+    cases: list[dict[str, str]] = []
+    seen = set(known)
+    for raw in rows:
+        if len(cases) >= limit:
+            break
+        row = _redacted(raw, Counter(), redactor)
+        if _unusable(row) or split_of(row.message, options.validation_share, options.holdout_share) != "holdout":
+            continue
+        digest = message_digest(row.message)
+        if digest not in seen:
+            seen.add(digest)
+            cases.append({"interactionId": row.interaction_id, "digest": digest, "late": "true"})
+    return cases

@@ -284,7 +284,8 @@ def prepare_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
             exemplar_digests = {message_digest(exemplar.message) for exemplar in prompt.exemplars}
     held_out = list(exported.get("evalCases") or [])
     cases = [case for case in held_out if case["digest"] not in exemplar_digests]
-    ids = [case["interactionId"] for case in cases]
+    late = _late_cases(deps, run_id, known={c["digest"] for c in held_out} | exemplar_digests, room=len(cases))
+    ids = [case["interactionId"] for case in cases + late]
     try:
         deps.stress_log.get_run(run_id)
     except NotFoundError:
@@ -294,9 +295,25 @@ def prepare_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
         "candidate": tag,
         "cases": len(ids),
         "droppedAsExemplars": len(held_out) - len(cases),
+        "arrivedAfterExport": len(late),
     }
     deps.runs.record_step(run_id, "evaluate", "started", details, deps.now)
     return {"cases": [{"runId": run_id, "interactionId": interaction_id} for interaction_id in ids]}
+
+
+def _late_cases(deps: Deps, run_id: str, *, known: set[str], room: int) -> list[dict[str, str]]:
+    """Failures that arrived after the export (a fine-tuning run takes hours), held-out split only."""
+    from replyloop.domain.clock import parse_timestamp
+    from replyloop.services.export import ExportOptions, late_evaluation_cases
+    from replyloop.services.training_source import late_failures
+
+    config = _config(deps, run_id)
+    step = deps.runs.get(run_id).step("export")
+    if step is None or room >= config.eval_cases:
+        return []
+    options = ExportOptions(validation_share=deps.settings.validation_share, holdout_share=deps.settings.holdout_share)
+    rows = late_failures(deps.store, config.training_policy, parse_timestamp(step.at), deps.now.date())
+    return late_evaluation_cases(rows, deps.redactor, options, known=known, limit=config.eval_cases - room)
 
 
 def evaluate_case(deps: Deps, run_id: str, interaction_id: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ through the HTTP API (`operations.export.ApiSource`). Both decide with `domain.t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 from replyloop.domain.entities import InteractionRecord, ReplayRow, Verdict
 from replyloop.domain.training import Earned, FailedReply, TrainingPolicy, training_exclusion
@@ -68,3 +68,20 @@ def failed_reply(record: InteractionRecord, policy: TrainingPolicy) -> FailedRep
         # With no reply to prefer there is nothing to earn: the export names that reason itself.
         excluded_reason=training_exclusion(policy, earned) if (kept or agent_reply) else None,
     )
+
+
+def late_failures(store: Store, policy: TrainingPolicy, since: datetime, until: date) -> Iterator[FailedReply]:
+    """The "not useful" verdicts on interactions created after `since` (e.g. after a run's export)."""
+    from replyloop.services.export import iter_pages
+
+    def page(cursor: str | None) -> tuple[list[ReplayRow], str | None]:
+        query = ReplayQuery(verdict=Verdict.NOT_USEFUL, start=since.date(), end=until, limit=100, cursor=cursor)
+        found = store.list_replay(query)
+        return found.rows, found.next_cursor
+
+    for row in iter_pages(page):
+        if row.interaction.created_at <= since:
+            continue
+        record = store.get_record(row.interaction.interaction_id)
+        if record is not None:
+            yield failed_reply(record, policy)
