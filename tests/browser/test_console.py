@@ -68,6 +68,21 @@ def open_page(page: Page, stack: Stack, path: str) -> None:
     expect(page.locator(".loading")).to_have_count(0)
 
 
+AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_check(page: Page) -> tuple[list[str], set[str]]:
+    """axe-core's WCAG 2.0/2.1 A and AA violations on the page as it is now, and the rules it checked."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})")
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+    return problems, {rule["id"] for rule in result["passes"]}
+
+
 def settled(stack: Stack, path: str, role: Role = Role.ADMIN) -> Any:
     """The API's answer once the learning workers have caught up with earlier tests' verdicts."""
     stack.drain()
@@ -398,8 +413,17 @@ def test_a_reviewer_approves_and_rejects_agents_corrections(page: Page, stack: S
     assert rejected and rejected["review"]["reviewedBy"] == "dev-reviewer", rejected
     assert listed(stack, "pending", approve) is None and listed(stack, "pending", reject) is None
 
+    assert axe_check(page)[0] == []  # with the outcome shown
+
     page.get_by_role("button", name="Rejected", exact=True).click()
     expect(page.locator(f"li[data-id='{reject}']").get_by_test_id("review")).to_contain_text("rejected by dev-reviewer")
+    topic = rejected["topic"]
+    if topic:
+        expected = stack.api(f"/training-examples?status=rejected&topic={topic}&limit=20", role=Role.REVIEWER)
+        page.get_by_label("Topic").fill(topic)
+        page.get_by_label("Topic").press("Enter")
+        expect(cards).to_have_count(len(expected["items"]))
+        expect(page.get_by_test_id("example-meta")).to_contain_text([topic] * len(expected["items"]))
 
 
 def test_a_reviewer_cannot_review_their_own_correction_and_is_told_why(page: Page, stack: Stack) -> None:
@@ -415,6 +439,7 @@ def test_a_reviewer_cannot_review_their_own_correction_and_is_told_why(page: Pag
     refused = page.get_by_test_id("refused").locator(f"li[data-id='{own}']")
     expect(refused).to_contain_text("your own correction")
     expect(refused).to_contain_text("My order arrived damaged")
+    assert axe_check(page)[0] == []  # the refusal is said accessibly too
     assert stack.api(f"/interactions/{own}")["trainingReview"] is None
 
 
@@ -454,6 +479,7 @@ def test_replay_shows_the_verdict_history_source_and_training_review(page: Page,
         expect(row).to_contain_text(entry["submittedBy"])
         expect(row).to_contain_text((entry["agentReply"] or "none")[:40])
     expect(page.get_by_test_id("source")).to_contain_text(view["source"])
+    assert axe_check(page)[0] == []
     review = page.get_by_test_id("training-review")
     if view["trainingReview"]:
         expect(review).to_contain_text(view["trainingReview"]["status"])
@@ -518,6 +544,7 @@ def test_a_retrain_run_shows_its_evidence_and_an_admin_approves_it(page: Page, s
     if evaluation:
         shots(page, "retrain-evidence")
 
+    assert axe_check(page)[0] == []
     if run["status"] == "awaiting_approval":
         approval = page.get_by_test_id("approval")
         approval.get_by_role("button", name=re.compile("^Approve")).click()
@@ -563,20 +590,11 @@ def test_pages_fit_a_phone_and_are_keyboard_reachable(page: Page, stack: Stack, 
         shots(page, f"{path}-phone")
 
 
-AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
-
-
 @pytest.mark.parametrize("path", list(PAGES))
 def test_pages_pass_the_wcag_aa_checks_of_axe(page: Page, stack: Stack, path: str) -> None:
     """axe-core (pinned in console/package.json) checks contrast, labels, roles and names."""
     sign_in(page, stack, Role.ADMIN)
     open_page(page, stack, path)
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})")
-    problems = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-    ]
+    problems, checked = axe_check(page)
     assert problems == []
-    checked = {rule["id"] for rule in result["passes"]}
     assert "color-contrast" in checked  # axe really measured the page's text
