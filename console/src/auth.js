@@ -25,7 +25,9 @@ export function sessionFromToken(token) {
   const claims = JSON.parse(base64UrlDecode(token.split(".")[1] || ""));
   const groups = claims["cognito:groups"] || [];
   const roles = new Set(Array.isArray(groups) ? groups : String(groups).split(/[\s,]+/));
-  if (roles.has("admin")) roles.add("agent");
+  // Nested, as the API nests them: an admin is also a reviewer, a reviewer is also an agent.
+  if (roles.has("admin")) roles.add("reviewer");
+  if (roles.has("reviewer")) roles.add("agent");
   return {
     token,
     username: claims["cognito:username"] || claims.email || claims.sub || "signed in",
@@ -33,6 +35,15 @@ export function sessionFromToken(token) {
     expiresAt: (claims.exp || 0) * 1000,
   };
 }
+
+/** Roles from least to most: a page names the least role it needs. */
+export const ROLES = ["agent", "reviewer", "admin"];
+
+/** Whether the session holds `role` or one above it. */
+export const hasRole = (session, role) => ROLES.slice(ROLES.indexOf(role)).some((held) => session.roles.includes(held));
+
+/** The session's highest role, for "signed in as …". */
+export const topRole = (session) => [...ROLES].reverse().find((role) => hasRole(session, role)) || "no role";
 
 export function currentSession() {
   try {

@@ -164,3 +164,26 @@ export function Pager({ pages, nextCursor }) {
     </div>
   );
 }
+
+/** A modal confirmation (<dialog>): Confirm runs `onConfirm`, Cancel or Escape runs `onCancel`. */
+export function Confirm({ open, title, children, onConfirm, onCancel, busy }) {
+  const dialog = useRef(null);
+  useEffect(() => {
+    if (open && !dialog.current.open) dialog.current.showModal();
+    if (!open && dialog.current.open) dialog.current.close();
+  }, [open]);
+  return (
+    <dialog ref={dialog} onCancel={onCancel} aria-labelledby="confirm-title">
+      <h2 id="confirm-title">{title}</h2>
+      {children}
+      <div class="row">
+        <button class="primary" disabled={busy} onClick={onConfirm}>
+          {busy ? "Working…" : "Confirm"}
+        </button>
+        <button disabled={busy} onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </dialog>
+  );
+}

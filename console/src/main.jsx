@@ -5,10 +5,13 @@ import { createApi } from "./api.js";
 import {
   currentSession,
   finishHostedSignIn,
+  hasRole,
   loadConfig,
+  ROLES,
   signInWithDevToken,
   signOut,
   startHostedSignIn,
+  topRole,
 } from "./auth.js";
 import { AppContext, ErrorNote, Loading } from "./components.jsx";
 import { Leaderboard } from "./pages/leaderboard.jsx";
@@ -18,6 +21,7 @@ import { Replay } from "./pages/replay.jsx";
 import { RetrainRuns } from "./pages/retrain.jsx";
 import { ReviewQueue } from "./pages/review.jsx";
 import { StressTests } from "./pages/stress.jsx";
+import { TrainingReview } from "./pages/training.jsx";
 import { Trends } from "./pages/trends.jsx";
 import { Versions } from "./pages/versions.jsx";
 
@@ -27,6 +31,7 @@ const PAGES = [
   { path: "replay", title: "Replay", role: "agent", component: Replay },
   { path: "leaderboard", title: "Leaderboard", role: "agent", component: Leaderboard },
   { path: "review", title: "Review queue", role: "agent", component: ReviewQueue },
+  { path: "training", title: "Training review", role: "reviewer", component: TrainingReview },
   { path: "versions", title: "Versions", role: "admin", component: Versions },
   { path: "prompts", title: "Prompts", role: "admin", component: Prompts },
   { path: "retrain", title: "Retrain runs", role: "admin", component: RetrainRuns },
@@ -70,16 +75,15 @@ function SignIn({ config, onSignedIn }) {
       {dev ? (
         <>
           <p class="hint">
-            Local stack: sign in with a dev token. Agents see replay, analytics and the review queue; admins also manage
-            versions, prompts, retrain runs and stress tests.
+            Local stack: sign in with a dev token. Agents see replay, analytics and the review queue; reviewers also
+            decide which corrections may train; admins also manage versions, prompts, retrain runs and stress tests.
           </p>
           <div class="row">
-            <button disabled={busy} onClick={() => signIn("agent")}>
-              Sign in as agent
-            </button>
-            <button disabled={busy} onClick={() => signIn("admin")}>
-              Sign in as admin
-            </button>
+            {ROLES.map((role) => (
+              <button disabled={busy} onClick={() => signIn(role)}>
+                Sign in as {role}
+              </button>
+            ))}
           </div>
         </>
       ) : (
@@ -98,9 +102,10 @@ function Shell({ config, session, onSignOut }) {
     () => createApi({ baseUrl: config.apiUrl, getToken: () => session.token, onUnauthorized: onSignOut }),
     [config, session],
   );
-  const isAdmin = session.roles.includes("admin");
-  const visible = PAGES.filter((page) => page.role === "agent" || isAdmin);
+  const isAdmin = hasRole(session, "admin");
+  const visible = PAGES.filter((p) => hasRole(session, p.role));
   const page = PAGES.find((p) => p.path === route.path);
+  const allowed = page && hasRole(session, page.role);
   useEffect(() => {
     document.title = `${page ? page.title : "Not found"} · replyloop`;
   }, [page]);
@@ -119,7 +124,7 @@ function Shell({ config, session, onSignOut }) {
         </nav>
         <div class="who">
           <span data-testid="who">
-            {session.username} · {isAdmin ? "admin" : "agent"}
+            {session.username} · {topRole(session)}
           </span>
           <button class="link" onClick={onSignOut}>
             Sign out
@@ -128,12 +133,12 @@ function Shell({ config, session, onSignOut }) {
       </header>
       <main id="main">
         {!page && <ErrorNote error={new Error(`There is no page called '${route.path}'.`)} />}
-        {page && page.role === "admin" && !isAdmin && (
+        {page && !allowed && (
           <p class="state error" role="alert">
-            The {page.title} page needs the admin role; you are signed in as an agent.
+            The {page.title} page needs the {page.role} role; you are signed in as {topRole(session) === "agent" ? "an agent" : `a ${topRole(session)}`}.
           </p>
         )}
-        {page && (page.role === "agent" || isAdmin) && <page.component params={route.params} />}
+        {allowed && <page.component params={route.params} />}
       </main>
     </AppContext.Provider>
   );

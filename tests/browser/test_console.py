@@ -17,7 +17,7 @@ from playwright.sync_api import Page, expect
 from replyloop.domain.auth import Role
 from tests.browser.conftest import Stack
 from tests.conftest import ROOT
-from tests.e2e.test_local_stack import request
+from tests.e2e.test_local_stack import request, run_cli
 
 pytestmark = pytest.mark.browser  # runs last (see tests/conftest.py)
 WORKER_WAIT_MS = 90_000
@@ -27,13 +27,17 @@ PAGES = {
     "replay": "Replay",
     "leaderboard": "Leaderboard",
     "review": "Review queue",
+    "training": "Training review",
     "versions": "Versions",
     "prompts": "Prompts",
     "retrain": "Retrain runs",
     "stress": "Stress tests",
 }
+# What the retrain test adds to the seed (another random seed: other messages), for more held-out cases.
+MORE_HISTORY = ("--count", "120", "--days", "20", "--drafts", "0", "--seed", "8")
 STRESS_ARGS = ("--candidate", "v2", "--simulate", "8", "--json")
 ADMIN_ONLY = {"versions", "prompts", "retrain", "stress"}
+REVIEWER_ONLY = {"training"}
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +66,21 @@ def open_page(page: Page, stack: Stack, path: str) -> None:
     if path in PAGES:
         expect(page.get_by_role("heading", level=1)).to_have_text(PAGES[path])
     expect(page.locator(".loading")).to_have_count(0)
+
+
+AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_check(page: Page) -> tuple[list[str], set[str]]:
+    """axe-core's WCAG 2.0/2.1 A and AA violations on the page as it is now, and the rules it checked."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})")
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
+    return problems, {rule["id"] for rule in result["passes"]}
 
 
 def settled(stack: Stack, path: str, role: Role = Role.ADMIN) -> Any:
@@ -147,7 +166,7 @@ def test_replay_pages_through_verdicts_and_filters_them(page: Page, stack: Stack
     expect(page.get_by_test_id("replay-table").get_by_text("useful", exact=True)).to_have_count(0)
 
 
-def record_failure(stack: Stack, message: str) -> str:
+def record_failure(stack: Stack, message: str, role: Role = Role.AGENT) -> str:
     created = stack.api(
         "/feedback-replay",
         "POST",
@@ -157,7 +176,7 @@ def record_failure(stack: Stack, message: str) -> str:
             "agentReply": "Sorry for the wait! I've refunded the duplicate charge today; it shows in 3-5 days.",
             "feedback": "no",
         },
-        role=Role.AGENT,
+        role=role,
     )
     return str(created["interactionId"])
 
@@ -256,7 +275,7 @@ def test_prompts_show_a_word_level_diff_with_the_notes(page: Page, stack: Stack)
 def test_an_agent_sees_no_admin_pages_and_the_api_refuses_them(page: Page, stack: Stack) -> None:
     sign_in(page, stack, Role.AGENT)
     nav = page.get_by_role("navigation", name="Pages")
-    for path in ADMIN_ONLY:
+    for path in ADMIN_ONLY | REVIEWER_ONLY:
         expect(nav.get_by_role("link", name=PAGES[path], exact=True)).to_have_count(0)
     page.goto(f"{stack.url}/#/versions")
     expect(page.get_by_role("alert")).to_contain_text("needs the admin role")
@@ -343,6 +362,219 @@ def test_a_stress_test_and_a_retrain_run_show_their_outcome(page: Page, stack: S
     expect(page.get_by_test_id("retrain-runs")).to_contain_text(run["reason"])
 
 
+def listed(stack: Stack, status: str, interaction_id: str) -> dict[str, Any] | None:
+    """The training example as the API lists it under `status` (every page), or None."""
+    cursor = ""
+    while True:
+        page = stack.api(f"/training-examples?status={status}&limit=50{cursor}", role=Role.REVIEWER)
+        found = next((item for item in page["items"] if item["interactionId"] == interaction_id), None)
+        if found or not page["nextCursor"]:
+            return found
+        cursor = f"&cursor={urllib.parse.quote(page['nextCursor'])}"
+
+
+def test_a_reviewer_approves_and_rejects_agents_corrections(page: Page, stack: Stack, shots: Any) -> None:
+    pending = stack.api("/training-examples?status=pending&limit=20", role=Role.REVIEWER)["items"]
+    assert len(pending) >= 2, "the seed leaves some corrections pending, and earlier tests add agents' corrections"
+    sign_in(page, stack, Role.REVIEWER)
+    nav = page.get_by_role("navigation", name="Pages")
+    expect(nav.get_by_role("link", name="Review queue", exact=True)).to_be_visible()  # a reviewer is an agent
+    for path in ADMIN_ONLY:
+        expect(nav.get_by_role("link", name=PAGES[path], exact=True)).to_have_count(0)
+    nav.get_by_role("link", name="Training review", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Training review")
+    cards = page.get_by_test_id("training-examples").locator("> li")
+    expect(cards).to_have_count(len(pending))
+    for card, item in zip(cards.all(), pending, strict=True):
+        assert card.get_attribute("data-id") == item["interactionId"]  # the API's order, newest first
+        expect(card).to_contain_text(item["message"][:40])
+        expect(card.locator(".author")).to_have_text(item["submittedBy"])
+        original = (item["judgeScores"] or {}).get("original")
+        if original:
+            expect(card.get_by_test_id("scores")).to_contain_text("AI reply")
+    shots(page, "training-review")
+
+    approve, reject = pending[0]["interactionId"], pending[1]["interactionId"]
+    page.locator(f"li[data-id='{approve}']").get_by_role("checkbox").check()
+    page.get_by_label("Note (optional)").fill("matches our refund policy")
+    page.get_by_role("button", name="Approve selected").click()
+    expect(page.get_by_test_id("review-outcome")).to_contain_text("Approved 1, rejected 0.")
+    expect(page.locator(f"li[data-id='{approve}']")).to_have_count(0)
+    page.locator(f"li[data-id='{reject}']").get_by_role("checkbox").check()
+    page.get_by_role("button", name="Reject selected").click()
+    expect(page.get_by_test_id("review-outcome")).to_contain_text("Approved 0, rejected 1.")
+    expect(page.locator(f"li[data-id='{reject}']")).to_have_count(0)
+
+    approved = listed(stack, "approved", approve)
+    assert approved and approved["review"]["status"] == "approved", approved
+    assert approved["review"]["reviewedBy"] == "dev-reviewer"
+    assert approved["review"]["note"] == "matches our refund policy"
+    rejected = listed(stack, "rejected", reject)
+    assert rejected and rejected["review"]["reviewedBy"] == "dev-reviewer", rejected
+    assert listed(stack, "pending", approve) is None and listed(stack, "pending", reject) is None
+
+    assert axe_check(page)[0] == []  # with the outcome shown
+
+    page.get_by_role("button", name="Rejected", exact=True).click()
+    expect(page.locator(f"li[data-id='{reject}']").get_by_test_id("review")).to_contain_text("rejected by dev-reviewer")
+    topic = rejected["topic"]
+    if topic:
+        expected = stack.api(f"/training-examples?status=rejected&topic={topic}&limit=20", role=Role.REVIEWER)
+        page.get_by_label("Topic").fill(topic)
+        page.get_by_label("Topic").press("Enter")
+        expect(cards).to_have_count(len(expected["items"]))
+        expect(page.get_by_test_id("example-meta")).to_contain_text([topic] * len(expected["items"]))
+
+
+def test_a_reviewer_cannot_review_their_own_correction_and_is_told_why(page: Page, stack: Stack) -> None:
+    own = record_failure(stack, "My order arrived damaged, can I get a replacement?", role=Role.REVIEWER)
+    sign_in(page, stack, Role.REVIEWER)
+    open_page(page, stack, "training")
+    page.get_by_role("button", name="Approved", exact=True).click()  # a reviewer's own correction needs no approval
+    card = page.locator(f"li[data-id='{own}']")
+    expect(card).to_contain_text("Written by a reviewer")
+    card.get_by_role("checkbox").check()
+    page.get_by_role("button", name="Reject selected").click()
+    expect(page.get_by_test_id("review-outcome")).to_contain_text("Approved 0, rejected 0, 1 not reviewed.")
+    refused = page.get_by_test_id("refused").locator(f"li[data-id='{own}']")
+    expect(refused).to_contain_text("your own correction")
+    expect(refused).to_contain_text("My order arrived damaged")
+    assert axe_check(page)[0] == []  # the refusal is said accessibly too
+    assert stack.api(f"/interactions/{own}")["trainingReview"] is None
+
+
+def test_an_agent_gets_no_training_review_and_the_api_refuses_it(page: Page, stack: Stack) -> None:
+    sign_in(page, stack, Role.AGENT)
+    nav = page.get_by_role("navigation", name="Pages")
+    expect(nav.get_by_role("link", name="Overview", exact=True)).to_be_visible()
+    expect(nav.get_by_role("link", name="Training review", exact=True)).to_have_count(0)
+    page.goto(f"{stack.url}/#/training")
+    expect(page.get_by_role("alert")).to_have_text(
+        "The Training review page needs the reviewer role; you are signed in as an agent."
+    )
+    expect(page.get_by_role("button", name="Approve selected")).to_have_count(0)
+    status, _ = request(f"{stack.url}/api/training-examples", token=stack.token(Role.AGENT))
+    assert status == 403
+    pending = stack.api("/training-examples?status=pending&limit=1", role=Role.REVIEWER)["items"]
+    ids = [item["interactionId"] for item in pending]
+    status, _ = request(f"{stack.url}/api/training-examples/review", "POST", {"approve": ids}, stack.token(Role.AGENT))
+    assert status == 403
+
+
+def test_replay_shows_the_verdict_history_source_and_training_review(page: Page, stack: Stack) -> None:
+    interaction = record_failure(stack, "The app logs me out every time I switch to another app.")
+    stack.api(
+        f"/interactions/{interaction}/feedback",
+        "POST",
+        {"useful": False, "agentReply": "Update to 5.2: it keeps you signed in. Sorry about that!"},
+        role=Role.REVIEWER,
+    )
+    view = stack.api(f"/interactions/{interaction}")
+    assert len(view["history"]) == 2, view["history"]
+    sign_in(page, stack, Role.AGENT)
+    open_page(page, stack, f"replay/{interaction}")
+    rows = page.get_by_test_id("verdict-history").locator("tbody tr")
+    expect(rows).to_have_count(len(view["history"]))
+    for row, entry in zip(rows.all(), view["history"], strict=True):  # oldest first, as the API gives them
+        expect(row).to_contain_text(entry["submittedBy"])
+        expect(row).to_contain_text((entry["agentReply"] or "none")[:40])
+    expect(page.get_by_test_id("source")).to_contain_text(view["source"])
+    assert axe_check(page)[0] == []
+    review = page.get_by_test_id("training-review")
+    if view["trainingReview"]:
+        expect(review).to_contain_text(view["trainingReview"]["status"])
+    elif view["feedback"]["byReviewer"]:
+        expect(review).to_contain_text("Written by a reviewer")
+    else:
+        expect(review).to_contain_text("waiting for a reviewer")
+
+
+def shown_number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def expect_evidence(page: Page, evaluation: dict[str, Any] | None) -> None:
+    """The run page shows the evaluation's evidence as the API gives it (or none, when there is none)."""
+    evidence = page.get_by_test_id("evidence")
+    if evaluation is None:
+        expect(evidence).to_have_count(0)
+        return
+    expect(evidence.get_by_test_id("stat-cases")).to_contain_text(str(evaluation["cases"]))
+    wlt = f"{evaluation['wins']} / {evaluation['losses']} / {evaluation['ties']}"
+    expect(evidence.get_by_test_id("stat-wlt")).to_contain_text(wlt)
+    for testid, key in (
+        ("stat-candidate-mean", "candidateMean"),
+        ("stat-incumbent-mean", "incumbentMean"),
+        ("stat-gain", "gain"),
+    ):
+        if evaluation[key] is not None:
+            value = evidence.get_by_test_id(testid).locator(".stat-value").inner_text()
+            # shown to 2 places, rounded half up (0.375 shows as 0.38)
+            assert shown_number(value) == pytest.approx(evaluation[key], abs=0.0051)
+    if evaluation["ci95"]:
+        expect(evidence.get_by_test_id("stat-gain")).to_contain_text("95% interval")
+    expect(evidence.get_by_role("link")).to_have_count(len(evaluation["worstRegressions"]))
+
+
+def test_a_retrain_run_shows_its_evidence_and_an_admin_approves_it(page: Page, stack: Stack, shots: Any) -> None:
+    # More history (another random seed, so other messages) gives the evaluation more held-out cases.
+    run_cli("dev", "seed", "--url", stack.url, *MORE_HISTORY, env=stack.env)
+    # A reviewer clears the backlog first, so the agents' corrections count as training examples.
+    while pending := stack.api("/training-examples?status=pending&limit=50", role=Role.REVIEWER)["items"]:
+        ids = [item["interactionId"] for item in pending]
+        stack.api("/training-examples/review", "POST", {"approve": ids, "note": "backlog"}, role=Role.REVIEWER)
+    stack.drain()  # and the judge has scored every correction
+    active = stack.api("/versions")["active"]
+    stack.api("/versions/v1/activate", "POST", {})  # the oldest version is the incumbent to beat
+    # Any gain whose 95% interval is above zero passes the gate, so the seeded data has a chance to reach approval.
+    options = {"minNotUseful": 0, "minEvalCases": 1, "promotion": "approve", "margin": 0}
+    run_id = stack.api("/retrain-runs", "POST", options)["runId"]
+    sign_in(page, stack, Role.ADMIN)
+    open_page(page, stack, f"retrain/{run_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Retrain run")
+    status = page.get_by_test_id("run-status")
+    expect(status).to_be_visible()
+    expect(status).not_to_contain_text("refreshes by itself", timeout=WORKER_WAIT_MS * 2)  # the page follows the run
+    run = stack.api(f"/retrain-runs/{run_id}")
+    assert run["status"] != "running", run
+    expect(status).to_contain_text(run["status"].replace("_", " "))
+
+    evaluation = run["evaluation"]
+    expect_evidence(page, evaluation)
+    if evaluation:
+        shots(page, "retrain-evidence")
+
+    assert axe_check(page)[0] == []
+    if run["status"] == "awaiting_approval":
+        approval = page.get_by_test_id("approval")
+        approval.get_by_role("button", name=re.compile("^Approve")).click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_contain_text("Approve and promote")
+        dialog.get_by_role("button", name="Cancel").click()
+        assert stack.api(f"/retrain-runs/{run_id}")["status"] == "awaiting_approval"
+
+        approval.get_by_role("button", name=re.compile("^Approve")).click()
+        dialog.get_by_label("Note (optional, kept with the run)").fill("evidence looks good")
+        dialog.get_by_role("button", name="Confirm").click()
+        expect(status).not_to_contain_text("awaiting approval", timeout=WORKER_WAIT_MS)
+        run = stack.api(f"/retrain-runs/{run_id}")
+        assert run["status"] == "promoted", run
+        expect(status).to_contain_text(run["reason"])
+        assert "evidence looks good" in run["reason"]
+        assert stack.api("/versions")["active"] == run["candidateVersion"]
+    else:
+        expect(page.get_by_test_id("approval")).to_have_count(0)
+        if run["reason"]:
+            expect(status).to_contain_text(run["reason"])
+    stack.api(f"/versions/{active}/activate", "POST", {})  # leave the stack as it was
+
+    if evaluation and evaluation["worstRegressions"]:
+        first = evaluation["worstRegressions"][0]
+        page.get_by_test_id("worst-regressions").get_by_role("link").first.click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Interaction")
+        expect(page.get_by_test_id("col-customer")).to_contain_text(stack.api(f"/interactions/{first}")["message"][:40])
+
+
 @pytest.mark.parametrize("path", list(PAGES))
 def test_pages_fit_a_phone_and_are_keyboard_reachable(page: Page, stack: Stack, path: str, shots: Any) -> None:
     sign_in(page, stack, Role.ADMIN)
@@ -358,20 +590,11 @@ def test_pages_fit_a_phone_and_are_keyboard_reachable(page: Page, stack: Stack, 
         shots(page, f"{path}-phone")
 
 
-AXE = ROOT / "console" / "node_modules" / "axe-core" / "axe.min.js"
-
-
 @pytest.mark.parametrize("path", list(PAGES))
 def test_pages_pass_the_wcag_aa_checks_of_axe(page: Page, stack: Stack, path: str) -> None:
     """axe-core (pinned in console/package.json) checks contrast, labels, roles and names."""
     sign_in(page, stack, Role.ADMIN)
     open_page(page, stack, path)
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})")
-    problems = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-    ]
+    problems, checked = axe_check(page)
     assert problems == []
-    checked = {rule["id"] for rule in result["passes"]}
     assert "color-contrast" in checked  # axe really measured the page's text

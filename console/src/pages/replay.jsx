@@ -165,6 +165,64 @@ function Scores({ scores }) {
   );
 }
 
+const SOURCES = {
+  external: "recorded by a frontend",
+  replyloop: "drafted by replyloop",
+  imported: "imported history",
+};
+
+/** Whether this verdict may train, under the `reviewed` policy, and who decided. */
+function TrainingStatus({ view }) {
+  const { feedback, trainingReview: review } = view;
+  if (!feedback || feedback.useful || !feedback.agentReply)
+    return <span>Not a training example (that needs a “not useful” verdict with the agent's reply).</span>;
+  if (review)
+    return (
+      <span>
+        <Badge value={review.status} /> by {review.reviewedBy}, {when(review.reviewedAt)}
+        {review.note ? ` — “${review.note}”` : ""}
+      </span>
+    );
+  if (feedback.byReviewer) return <span>Written by a reviewer: it trains without a second approval.</span>;
+  return (
+    <span>
+      <Badge value="pending" /> waiting for a reviewer
+    </span>
+  );
+}
+
+function History({ history }) {
+  if (history.length === 0) return <Empty>No verdict yet.</Empty>;
+  return (
+    <div class="table-wrap">
+      <table data-testid="verdict-history">
+        <thead>
+          <tr>
+            <th scope="col">Revision</th>
+            <th scope="col">When</th>
+            <th scope="col">Who</th>
+            <th scope="col">Verdict</th>
+            <th scope="col">Agent reply</th>
+          </tr>
+        </thead>
+        <tbody>
+          {history.map((entry) => (
+            <tr>
+              <td class="n">{entry.revision}</td>
+              <td class="nowrap">{when(entry.submittedAt)}</td>
+              <td>{entry.submittedBy}</td>
+              <td>
+                <Badge value={entry.verdict === "yes" ? "useful" : "not_useful"} />
+              </td>
+              <td class="text">{entry.agentReply || <span class="muted">none</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 function InteractionPanel({ id }) {
   const result = useApi((api) => api.get(`/interactions/${id}`), [id]);
   const [view, setView] = useState(null);
@@ -185,6 +243,17 @@ function InteractionPanel({ id }) {
               {shown.snoozed ? " · snoozed for review" : ""} ·{" "}
               {shown.feedback ? <Badge value={shown.feedback.useful ? "useful" : "not_useful"} /> : "no verdict yet"}
             </p>
+            <dl class="details" data-testid="provenance">
+              <dt>Source</dt>
+              <dd data-testid="source">
+                {shown.source} ({SOURCES[shown.source] || "unknown"}
+                {shown.externalVersion ? `, which called its version ${shown.externalVersion}` : ""})
+              </dd>
+              <dt>Training review</dt>
+              <dd data-testid="training-review">
+                <TrainingStatus view={shown} />
+              </dd>
+            </dl>
             <div class="columns">
               <Column testid="col-customer" title="Customer message" text={shown.message} />
               <Column testid="col-ai" title="AI reply" text={shown.aiReply} />
@@ -255,6 +324,11 @@ function InteractionPanel({ id }) {
                   <Empty>No scores yet: they come with an improved reply.</Empty>
                 )}
               </div>
+            </div>
+            <div class="card">
+              <h2>Verdict history</h2>
+              <p class="muted">Every verdict given, oldest first; a change adds a revision and loses nothing.</p>
+              <History history={shown.history || []} />
             </div>
             {job?.state === "failed" && <ErrorNote error={new Error(job.message)} />}
           </>

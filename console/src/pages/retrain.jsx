@@ -1,7 +1,8 @@
-// Retrain runs (admin): each weekly (or manual) run, its steps and outcome; start one now.
+// Retrain runs (admin): each weekly (or manual) run, its steps and outcome, the evaluation's evidence;
+// approve or reject a candidate that passed the gate; start a run now.
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../api.js";
-import { Badge, Empty, Loaded, useApi, useApp, when } from "../components.jsx";
+import { Badge, Confirm, Empty, Loaded, Stat, num, pct, useApi, useApp, when } from "../components.jsx";
 import { Details } from "./details.jsx";
 
 const STEP_TITLES = {
@@ -11,18 +12,116 @@ const STEP_TITLES = {
   train: "Train",
   register: "Register candidate",
   evaluate: "Evaluate against the incumbent",
+  approval: "Approval",
   promote: "Promotion decision",
   fail: "Failed",
 };
 
+/** The gate's evidence: held-out cases only, both means, the paired gain with its 95% interval. */
+function Evidence({ evaluation: e }) {
+  return (
+    <div class="card" data-testid="evidence">
+      <h2>Evidence</h2>
+      <div class="evidence">
+        <Stat testid="stat-cases" label="Held-out cases" value={num(e.cases, 0)} />
+        <Stat testid="stat-candidate-mean" label="Candidate mean" value={num(e.candidateMean)} />
+        <Stat testid="stat-incumbent-mean" label="Incumbent mean" value={num(e.incumbentMean)} />
+        <Stat
+          testid="stat-gain"
+          label="Gain"
+          value={num(e.gain)}
+          hint={e.ci95 ? `95% interval ${num(e.ci95[0])} to ${num(e.ci95[1])}` : "no interval"}
+        />
+        <Stat testid="stat-wlt" label="Wins / losses / ties" value={`${e.wins} / ${e.losses} / ${e.ties}`} />
+        <Stat testid="stat-loss-share" label="Loss share" value={pct(e.lossShare)} />
+      </div>
+      <h3>Worst regressions</h3>
+      {e.worstRegressions.length === 0 ? (
+        <Empty>The candidate lost no case.</Empty>
+      ) : (
+        <ol data-testid="worst-regressions">
+          {e.worstRegressions.map((interactionId) => (
+            <li>
+              <a href={`#/replay/${encodeURIComponent(interactionId)}`}>Interaction {interactionId}</a>
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
+  );
+}
+
+/** A candidate that passed the gate waits for a person: approve (promote it) or reject, after a confirmation. */
+function Approval({ run, onDecided }) {
+  const { api } = useApp();
+  const [decision, setDecision] = useState(null); // "approve" | "reject" while the dialog is open
+  const [note, setNote] = useState("");
+  const [state, setState] = useState({ busy: false, error: null });
+  const decide = async () => {
+    setState({ busy: true, error: null });
+    try {
+      await api.post(`/retrain-runs/${encodeURIComponent(run.runId)}/${decision}`, note.trim() ? { note: note.trim() } : {});
+      setState({ busy: false, error: null });
+      setDecision(null);
+      onDecided();
+    } catch (error) {
+      setState({ busy: false, error: describeError(error) });
+      setDecision(null);
+    }
+  };
+  const candidate = run.candidateVersion || "the candidate";
+  return (
+    <div class="card" data-testid="approval">
+      <h2>Awaiting your approval</h2>
+      <p>
+        {candidate} passed the gate. Approve it to make it the active version, or reject it to keep the incumbent. Nobody
+        answering lets the request expire.
+      </p>
+      <div class="row">
+        <button class="primary" onClick={() => setDecision("approve")}>
+          Approve {candidate}
+        </button>
+        <button onClick={() => setDecision("reject")}>Reject {candidate}</button>
+      </div>
+      {state.error && (
+        <p class="state error" role="alert">
+          {state.error}
+        </p>
+      )}
+      <Confirm
+        open={Boolean(decision)}
+        busy={state.busy}
+        title={decision === "approve" ? `Approve and promote ${candidate}?` : `Reject ${candidate}?`}
+        onConfirm={decide}
+        onCancel={() => setDecision(null)}
+      >
+        <p>
+          {decision === "approve"
+            ? `New drafts will use ${candidate}. The version active now is frozen and can be rolled back to.`
+            : "The version active now stays; the candidate is not promoted."}
+        </p>
+        <label for="decision-note">Note (optional, kept with the run)</label>
+        <textarea id="decision-note" rows={2} maxLength={2000} value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+      </Confirm>
+    </div>
+  );
+}
+
 function RunDetail({ id }) {
   const result = useApi((api) => api.get(`/retrain-runs/${encodeURIComponent(id)}`), [id]);
-  const running = result.data?.status === "running";
+  const run = result.data;
+  const running = run?.status === "running";
+  const awaiting = run?.status === "awaiting_approval";
+  // The run asks a person once its approval step is waiting; until then, and once a person answered
+  // (the waiting run then promotes or not by itself), follow it.
+  const approval = run?.steps.approval?.outcome;
+  const asking = awaiting && approval === "waiting";
+  const following = running || (awaiting && !asking);
   useEffect(() => {
-    if (!running) return undefined;
+    if (!following) return undefined;
     const timer = setTimeout(result.reload, 2000);
     return () => clearTimeout(timer);
-  }, [running, result.data]);
+  }, [following, result.data]);
   return (
     <section>
       <p>
@@ -33,8 +132,18 @@ function RunDetail({ id }) {
         {(run) => (
           <>
             <p data-testid="run-status">
-              <Badge value={run.status} /> {run.reason || (running ? "Running… this page refreshes by itself." : "")}
+              <Badge value={run.status} />{" "}
+              {run.reason ||
+                (running
+                  ? "Running… this page refreshes by itself."
+                  : approval === "approved" || approval === "rejected"
+                    ? `${approval === "approved" ? "Approved" : "Rejected"}; the run is finishing… this page refreshes by itself.`
+                    : awaiting && !asking
+                      ? "Passed the gate; preparing the approval… this page refreshes by itself."
+                      : "")}
             </p>
+            {asking && <Approval run={run} onDecided={result.reload} />}
+            {run.evaluation && <Evidence evaluation={run.evaluation} />}
             <dl class="details">
               <dt>Run</dt>
               <dd>{run.runId}</dd>

@@ -1,30 +1,8 @@
 // Versions (admin): every assistant version with its status, two compared side by side, and
 // activate / roll back behind a confirmation.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { describeError } from "../api.js";
-import { Badge, COLORS, ChartView, Empty, Loaded, num, pct, useApi, useApp, when } from "../components.jsx";
-
-function Confirm({ open, title, children, onConfirm, onCancel, busy }) {
-  const dialog = useRef(null);
-  useEffect(() => {
-    if (open && !dialog.current.open) dialog.current.showModal();
-    if (!open && dialog.current.open) dialog.current.close();
-  }, [open]);
-  return (
-    <dialog ref={dialog} onCancel={onCancel} aria-labelledby="confirm-title">
-      <h2 id="confirm-title">{title}</h2>
-      {children}
-      <div class="row">
-        <button class="primary" disabled={busy} onClick={onConfirm}>
-          {busy ? "Working…" : "Confirm"}
-        </button>
-        <button disabled={busy} onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </dialog>
-  );
-}
+import { Badge, COLORS, ChartView, Confirm, Empty, Loaded, num, pct, useApi, useApp, when } from "../components.jsx";
 
 function Compare({ versions }) {
   const sorted = [...versions].sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
