@@ -1,6 +1,6 @@
 """The `replyloop` command: run the local stack, get dev tokens, load demo data.
 
-Each command group is its own module (`dev`, `console`, `dlq`, `export`, `retrain`, `stress_test`);
+Each command group is its own module (`dev`, `console`, `dlq`, `export`, `redact`, `retrain`, `stress_test`);
 they parse arguments, print and choose exit codes, and leave the work to `replyloop.operations`.
 """
 
@@ -13,6 +13,7 @@ from replyloop.cli.console import console_group
 from replyloop.cli.dev import dev
 from replyloop.cli.dlq import dlq
 from replyloop.cli.export import export
+from replyloop.cli.redact import redact
 from replyloop.cli.retrain import retrain
 from replyloop.cli.stress_test import stress_test
 
@@ -27,5 +28,5 @@ def main() -> None:
     """
 
 
-for command in (dev, console_group, dlq, export, retrain, stress_test):
+for command in (dev, console_group, dlq, export, redact, retrain, stress_test):
     main.add_command(command)
