@@ -376,8 +376,9 @@ def finish_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
 def await_approval(deps: Deps, run_id: str, task_token: str) -> dict[str, Any]:
     """The state machine waits on `task_token` until a person approves or rejects (or it expires)."""
     gate = str((deps.runs.data(run_id, "gate") or {}).get("reason") or "")
-    deps.runs.await_approval(run_id, task_token, gate, deps.now)
+    # The step first: whoever sees the status change also sees the step.
     deps.runs.record_step(run_id, "approval", "waiting", {"candidate": candidate_tag(run_id)}, deps.now)
+    deps.runs.await_approval(run_id, task_token, gate, deps.now)
     return {"status": RunStatus.AWAITING_APPROVAL.value}
 
 
