@@ -46,9 +46,11 @@ def start_run(
 
 
 def read_run(runs: RetrainRuns, executions: Executions | None, run_id: str, now: datetime) -> RetrainRun:
-    """The run; one still `running` whose execution ended without a verdict (timeout, abort) is failed now."""
+    """The run; one still `running` (or awaiting approval) whose execution ended without a verdict (timeout,
+    abort) is failed now."""
     run = runs.get(run_id)
-    if run.status is not RunStatus.RUNNING or not run.execution_arn or executions is None:
+    unfinished = run.status in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
+    if not unfinished or not run.execution_arn or executions is None:
         return run
     state = executions.state(run.execution_arn)
     if state.status in ("RUNNING", "SUCCEEDED"):
