@@ -27,7 +27,7 @@ def retrain() -> None:
     """Start and watch retrain runs (the weekly state machine, on demand)."""
 
 
-@retrain.command("start")
+@retrain.command("start", short_help="Start a retrain run now and follow it.")
 @URL_OPTION
 @TOKEN_OPTION
 @click.option("--trainer", type=click.Choice(["prompt", "openai"]), default=None, help="Default: the stack's setting.")
@@ -123,7 +123,7 @@ def _decide(url: str, token: str | None, run_id: str, note: str | None, *, appro
     click.echo(f"{verb}; run {run.run_id} is {run.status} (`replyloop retrain show {run.run_id}` for its outcome).")
 
 
-@retrain.command("approve")
+@retrain.command("approve", short_help="Approve a candidate that passed the gate.")
 @URL_OPTION
 @TOKEN_OPTION
 @click.argument("run_id")
@@ -133,7 +133,7 @@ def retrain_approve(url: str, token: str | None, run_id: str, note: str | None) 
     _decide(url, token, run_id, note, approve=True)
 
 
-@retrain.command("reject")
+@retrain.command("reject", short_help="Reject a candidate that passed the gate.")
 @URL_OPTION
 @TOKEN_OPTION
 @click.argument("run_id")
