@@ -205,6 +205,18 @@ class InteractionRecord:
     review: TrainingReview | None = None
     history: tuple[Feedback, ...] = ()  # every verdict revision, oldest first (`feedback.verdict_history`)
 
+    @property
+    def kept_improvement(self) -> Improvement | None:
+        """The correction, unless the correct worker rejected it (near-copy, or no better)."""
+        improvement = self.improvement
+        return improvement if improvement is not None and not improvement.rejected_reason else None
+
+    @property
+    def current_review(self) -> TrainingReview | None:
+        """The review of the verdict as it stands; one of an earlier revision no longer counts."""
+        review, feedback = self.review, self.feedback
+        return review if review is not None and feedback is not None and review.revision == feedback.revision else None
+
 
 @dataclass(frozen=True, slots=True)
 class ReplayRow:

@@ -16,7 +16,15 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, ReplayRow, Score, TrainingReview
+from replyloop.domain.entities import (
+    Feedback,
+    Improvement,
+    Interaction,
+    InteractionRecord,
+    ReplayRow,
+    Score,
+    TrainingReview,
+)
 
 MAX_TEXT = 8_000
 
@@ -200,6 +208,16 @@ class JudgeScoresView(ApiModel):
     corrected: ScoreView | None
     agent: ScoreView | None
 
+    @classmethod
+    def of(cls, improvement: Improvement | None) -> JudgeScoresView | None:
+        if improvement is None:
+            return None
+        return cls(
+            original=ScoreView.of(improvement.original_score),
+            corrected=ScoreView.of(improvement.corrected_score),
+            agent=ScoreView.of(improvement.agent_score),
+        )
+
 
 class WhyThisReplyView(ApiModel):
     tone: str
@@ -307,13 +325,7 @@ class InteractionView(ApiModel):
             improvement_rationale=improvement.rationale if improvement else None,
             improvement_rejected_reason=improvement.rejected_reason if improvement else None,
             score_gain_estimate=improvement.score_gain_estimate if improvement else None,
-            judge_scores=JudgeScoresView(
-                original=ScoreView.of(improvement.original_score),
-                corrected=ScoreView.of(improvement.corrected_score),
-                agent=ScoreView.of(improvement.agent_score),
-            )
-            if improvement
-            else None,
+            judge_scores=JudgeScoresView.of(improvement),
             training_review=TrainingReviewView.of(record.review),
         )
 

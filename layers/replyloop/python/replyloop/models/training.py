@@ -12,7 +12,6 @@ from replyloop.models.api import (
     ApiModel,
     JudgeScoresView,
     RequestModel,
-    ScoreView,
     TrainingReviewView,
 )
 from replyloop.services.training_review import ReviewOutcome
@@ -39,29 +38,21 @@ class TrainingExampleView(ApiModel):
 
     @classmethod
     def of(cls, record: InteractionRecord) -> TrainingExampleView:
-        interaction, feedback, improvement = record.interaction, record.feedback, record.improvement
-        kept = improvement if improvement is not None and not improvement.rejected_reason else None
-        review = record.review if record.review and feedback and record.review.revision == feedback.revision else None
+        interaction, feedback, kept = record.interaction, record.feedback, record.kept_improvement
         return cls(
             interaction_id=interaction.interaction_id,
             message=interaction.message,
             ai_reply=interaction.ai_reply,
             agent_reply=feedback.agent_reply if feedback else None,
             corrected_reply=kept.corrected_reply if kept else None,
-            judge_scores=JudgeScoresView(
-                original=ScoreView.of(improvement.original_score),
-                corrected=ScoreView.of(improvement.corrected_score),
-                agent=ScoreView.of(improvement.agent_score),
-            )
-            if improvement
-            else None,
+            judge_scores=JudgeScoresView.of(record.improvement),
             topic=interaction.topic,
             failure_category=record.explanation.failure_category if record.explanation else None,
             assistant_version=interaction.assistant_version,
             submitted_by=feedback.submitted_by if feedback else "unknown",
             by_reviewer=bool(feedback and feedback.by_reviewer),
             revision=feedback.revision if feedback else 0,
-            review=TrainingReviewView.of(review),
+            review=TrainingReviewView.of(record.current_review),
         )
 
 

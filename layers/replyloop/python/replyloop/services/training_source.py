@@ -39,13 +39,13 @@ class StoreSource:
 def failed_reply(record: InteractionRecord, policy: TrainingPolicy) -> FailedReply:
     """The export's row for one failed interaction, with what the training policy decided about it."""
     improvement, explanation, feedback = record.improvement, record.explanation, record.feedback
-    kept = improvement if improvement is not None and not improvement.rejected_reason else None
+    kept = record.kept_improvement
     agent_reply = feedback.agent_reply if feedback else None
     preferred_score = None
     if improvement is not None:
         preferred = kept.corrected_score if kept else (improvement.agent_score if agent_reply else None)
         preferred_score = preferred.overall if preferred else None
-    review = record.review if record.review and feedback and record.review.revision == feedback.revision else None
+    review = record.current_review
     earned = Earned(
         original_score=improvement.original_score.overall if improvement else None,
         preferred_score=preferred_score,
