@@ -6,7 +6,7 @@ boto3, botocore or openai. Fakes for tests implement the same protocols.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, TypeVar
@@ -24,6 +24,7 @@ from replyloop.domain.entities import (
     Verdict,
     WhyThisReply,
 )
+from replyloop.domain.erasure import Erased, Erasure
 from replyloop.domain.feedback import FeedbackChange
 from replyloop.domain.learning import Job
 from replyloop.domain.prompts import PromptVersion
@@ -352,6 +353,37 @@ class OutputsFor(Protocol):
     """Where a run's export writes its files."""
 
     def __call__(self, run_id: str) -> Outputs: ...
+
+
+class CustomerData(Protocol):
+    """One customer's stored data, found through the `customer` index, and the erasure records."""
+
+    def interactions_of(self, customer_id: str) -> list[str]:
+        """The ids of the customer's interactions that still exist (keys only: ~10,000 a page)."""
+        ...
+
+    def erase_interaction(self, interaction_id: str) -> int:
+        """Delete every item of the interaction (its own item last, so a retry still finds it); the count."""
+        ...
+
+    def erase_stress_cases(self, interaction_ids: Collection[str]) -> int:
+        """Delete every stress-test case and queued query made from these interactions; the count."""
+        ...
+
+    def save_erasure(self, erasure: Erasure) -> None: ...
+
+    def get_erasure(self, erasure_id: str) -> Erasure | None: ...
+
+    def pending_erasures(self, limit: int) -> list[Erasure]: ...
+
+
+class ExportFiles(Protocol):
+    """The export objects of every retrain run (training bucket)."""
+
+    def erase_lines(self, interaction_ids: Collection[str]) -> Erased:
+        """Rewrite each export object that holds a line of these interactions without it (the manifests'
+        provenance says which), leaving no earlier version behind; `export_objects` counts the rewritten."""
+        ...
 
 
 class Clock(Protocol):

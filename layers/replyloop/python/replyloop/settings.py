@@ -166,8 +166,8 @@ class WorkerSettings(TableSettings, QueueSettings, IdempotencySettings, DeadLett
     """The explain and correct workers."""
 
 
-class SweeperSettings(TableSettings, QueueSettings, PromotionWatchSettings):
-    """The sweeper: the outbox, and the watch over the active version after a promotion."""
+class SweeperSettings(TableSettings, QueueSettings, TrainingBucketSettings, PromotionWatchSettings):
+    """The sweeper: the outbox, pending erasures (export objects too), the watch after a promotion."""
 
 
 class RetrainFunctionSettings(TableSettings, TrainingBucketSettings, DraftingSettings, RetrainSettings):

@@ -8,6 +8,7 @@ inside its factory: a function's cold start pays only for what its requests use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from replyloop.settings import (
 )
 
 if TYPE_CHECKING:
+    from replyloop.adapters.customers import DynamoCustomerData
     from replyloop.adapters.dead_letters import SqsDeadLetters
     from replyloop.adapters.dynamodb import DynamoStore
     from replyloop.adapters.executions import StepFunctionsExecutions
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
     from replyloop.adapters.stress_log import DynamoStressLog
     from replyloop.adapters.training_reviews import DynamoTrainingReviews
+    from replyloop.services.erasure import ErasureDeps
 
 
 def utc_now() -> datetime:
@@ -107,6 +110,22 @@ def get_training_reviews() -> DynamoTrainingReviews:
     from replyloop.adapters.training_reviews import DynamoTrainingReviews
 
     return DynamoTrainingReviews(load(TableSettings).table_name)
+
+
+@cached
+def get_customer_data() -> DynamoCustomerData:
+    from replyloop.adapters.customers import DynamoCustomerData
+
+    return DynamoCustomerData(load(TableSettings).table_name)
+
+
+def erasure_deps(seconds_left: Callable[[], float]) -> ErasureDeps:
+    """What an erasure pass needs: the table, the export objects, the clock and the invocation's time left."""
+    from replyloop.adapters.training_files import S3ExportFiles
+    from replyloop.services.erasure import ErasureDeps
+
+    exports = S3ExportFiles(_s3(), load(TrainingBucketSettings).training_bucket)
+    return ErasureDeps(get_customer_data(), exports, utc_now, seconds_left)
 
 
 # -- SQS, Step Functions, S3 ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from replyloop.domain.clock import format_timestamp, parse_timestamp
 __all__ = [
     "COUNTER_SHARDS",
     "counter_shard",
+    "customer_key",
     "day_of_sk",
     "day_range_sks",
     "day_sk",
@@ -28,6 +29,11 @@ COUNTER_SHARDS = 16
 
 def interaction_pk(interaction_id: str) -> str:
     return f"INTERACTION#{interaction_id}"
+
+
+def customer_key(customer_id: str) -> str:
+    """The `customer` index's partition: every interaction recorded with this customer id."""
+    return f"CUSTOMER#{customer_id}"
 
 
 VERDICT_SK_PREFIX = "VERDICT#"

@@ -126,6 +126,7 @@ def draft_reply(
         created_by=actor,
         confidence=round(confidence, 4),
         conversation_id=request.conversation_id,
+        customer_id=request.customer_id,
         topic=topic,
         source=Source.REPLYLOOP,
         confidence_source=Source.REPLYLOOP,

@@ -61,6 +61,7 @@ class NewInteraction:
     external_version: str | None = None
     confidence: float | None = None
     conversation_id: str | None = None
+    customer_id: str | None = None
     topic: str | None = None
     created_at: datetime | None = None
     imported: bool = False  # an admin importing history: the version tag it names is the one counted
@@ -86,6 +87,7 @@ def _build_interaction(draft: NewInteraction, actor: str, now: datetime) -> Inte
         created_by=actor,
         confidence=draft.confidence,
         conversation_id=draft.conversation_id,
+        customer_id=draft.customer_id,
         topic=draft.topic,
         source=Source.IMPORTED if imported else Source.EXTERNAL,
         external_version=draft.external_version,

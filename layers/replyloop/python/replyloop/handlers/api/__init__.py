@@ -51,8 +51,20 @@ ROUTERS: dict[str, tuple[str, ...]] = {
     "stress-tests": ("stress",),
     "retrain-runs": ("retrain",),
     "training-examples": ("training",),
+    "customers": ("customers",),
+    "erasures": ("customers",),
 }
-ALL_ROUTERS = ("interactions", "feedback", "assistant", "versions", "learning", "stress", "retrain", "training")
+ALL_ROUTERS = (
+    "interactions",
+    "feedback",
+    "assistant",
+    "versions",
+    "learning",
+    "stress",
+    "retrain",
+    "training",
+    "customers",
+)
 _included: set[str] = set()
 _including = threading.Lock()
 

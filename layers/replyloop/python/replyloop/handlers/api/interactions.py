@@ -42,6 +42,7 @@ def _draft(body: InteractionFields) -> capture.NewInteraction:
         external_version=body.assistant_version,
         confidence=body.confidence,
         conversation_id=body.conversation_id,
+        customer_id=body.customer_id,
         topic=body.topic,
         created_at=body.created_at,
         imported=body.created_at is not None,  # only an admin gets this far with `createdAt`
