@@ -28,6 +28,7 @@ from replyloop.domain.erasure import Erased, Erasure
 from replyloop.domain.feedback import FeedbackChange
 from replyloop.domain.learning import Job
 from replyloop.domain.prompts import PromptVersion
+from replyloop.domain.quota import Spend
 from replyloop.domain.redaction import Redaction
 from replyloop.domain.retrain import RunStatus, TrainerName
 from replyloop.domain.runs import (
@@ -383,6 +384,12 @@ class ExportFiles(Protocol):
     def erase_lines(self, interaction_ids: Collection[str]) -> Erased:
         """Rewrite each export object that holds a line of these interactions without it (the manifests'
         provenance says which), leaving no earlier version behind; `export_objects` counts the rewritten."""
+        ...
+
+
+class Quotas(Protocol):
+    def spend(self, principal: str, spend: Spend, now: datetime) -> None:
+        """Charge `principal` what `spend` can cost; `QuotaExceededError` (nothing charged) past the limit."""
         ...
 
 

@@ -39,6 +39,8 @@ class EnvModel(BaseModel):
 
 class TableSettings(EnvModel):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    # Days an interaction and everything stored about it are kept (DynamoDB's TTL deletes them); 0 keeps them.
+    retention_days: int = Field(alias="RETENTION_DAYS", default=0, ge=0)
 
 
 class QueueSettings(EnvModel):
@@ -48,6 +50,8 @@ class QueueSettings(EnvModel):
 
 class HttpSettings(EnvModel):
     max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=65_536, gt=0)
+    # Estimated model calls one user may cause per clock hour (domain/quota.py); 0 turns the quota off.
+    llm_calls_per_user_hour: int = Field(alias="LLM_CALLS_PER_USER_HOUR", default=1000, ge=0)
 
 
 class IdempotencySettings(EnvModel):

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from replyloop.adapters.learning_store import DynamoJobFailures, DynamoLearningStore
     from replyloop.adapters.llm import OpenAILlm
     from replyloop.adapters.queue import SqsJobQueue
+    from replyloop.adapters.quotas import DynamoQuotas
     from replyloop.adapters.registry import DynamoRegistry
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
     from replyloop.adapters.stress_log import DynamoStressLog
@@ -62,61 +63,75 @@ def get_retrain_settings() -> RetrainSettings:
 # -- DynamoDB ---------------------------------------------------------------------------------------
 
 
+def _table() -> dict[str, Any]:
+    settings = load(TableSettings)
+    return {"table_name": settings.table_name, "retention_days": settings.retention_days}
+
+
 @cached
 def get_store() -> DynamoStore:
     """The store for this process, built on first use (never at import time)."""
     from replyloop.adapters.dynamodb import DynamoStore
 
-    return DynamoStore(load(TableSettings).table_name)
+    return DynamoStore(**_table())
 
 
 @cached
 def get_learning_store() -> DynamoLearningStore:
     from replyloop.adapters.learning_store import DynamoLearningStore
 
-    return DynamoLearningStore(load(TableSettings).table_name)
+    return DynamoLearningStore(**_table())
 
 
 @cached
 def get_job_failures() -> DynamoJobFailures:
     from replyloop.adapters.learning_store import DynamoJobFailures
 
-    return DynamoJobFailures(load(TableSettings).table_name)
+    return DynamoJobFailures(**_table())
 
 
 @cached
 def get_registry() -> DynamoRegistry:
     from replyloop.adapters.registry import DynamoRegistry
 
-    return DynamoRegistry(load(TableSettings).table_name)
+    return DynamoRegistry(**_table())
 
 
 @cached
 def get_stress_log() -> DynamoStressLog:
     from replyloop.adapters.stress_log import DynamoStressLog
 
-    return DynamoStressLog(load(TableSettings).table_name)
+    return DynamoStressLog(**_table())
 
 
 @cached
 def get_retrain_runs() -> DynamoRetrainRuns:
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
 
-    return DynamoRetrainRuns(load(TableSettings).table_name)
+    return DynamoRetrainRuns(**_table())
 
 
 @cached
 def get_training_reviews() -> DynamoTrainingReviews:
     from replyloop.adapters.training_reviews import DynamoTrainingReviews
 
-    return DynamoTrainingReviews(load(TableSettings).table_name)
+    return DynamoTrainingReviews(**_table())
 
 
 @cached
 def get_customer_data() -> DynamoCustomerData:
     from replyloop.adapters.customers import DynamoCustomerData
 
-    return DynamoCustomerData(load(TableSettings).table_name)
+    return DynamoCustomerData(**_table())
+
+
+@cached
+def get_quotas() -> DynamoQuotas:
+    from replyloop.adapters.quotas import DynamoQuotas
+    from replyloop.domain.quota import QuotaPolicy
+    from replyloop.settings import HttpSettings
+
+    return DynamoQuotas(**_table(), policy=QuotaPolicy(load(HttpSettings).llm_calls_per_user_hour))
 
 
 def erasure_deps(seconds_left: Callable[[], float]) -> ErasureDeps:
