@@ -215,7 +215,8 @@ def get_batches() -> BatchApi:
 
 
 def get_redactor() -> Redactor:
-    """Personal-data redaction (imported on first use: the api function never needs it)."""
+    """Personal-data redaction, imported on first use: the retrain export, and the api's batch stress tests
+    (the request files they leave with the provider); no other request pays for it."""
     from replyloop.adapters.redaction import redact
 
     return redact
