@@ -18,6 +18,7 @@ from replyloop.domain.stress_batch import BatchState, Stage
 from replyloop.domain.versions import AssistantVersion
 
 FineTuneMethod = Literal["sft", "dpo"]
+DataFormat = Literal["openai", "bedrock"]  # the export's lines: OpenAI chat JSONL, or bedrock-conversation-2024
 StressStatus = Literal["running", "finished", "failed"]
 StressMode = Literal["live", "batch"]
 TrainingStatus = Literal["running", "succeeded", "failed", "cancelled"]
@@ -44,9 +45,11 @@ class RetrainConfig:
     approval_timeout_seconds: int = 7 * 86400
     training_policy: TrainingPolicyName = "reviewed"
     version: str | None = None  # export only this assistant version's verdicts
+    data_format: DataFormat = "openai"  # the export's lines (`format` in a run's options)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format": self.data_format,
             "minEvalCases": self.min_eval_cases,
             "promotion": self.promotion.value,
             "approvalTimeoutSeconds": self.approval_timeout_seconds,
@@ -78,6 +81,7 @@ class RetrainConfig:
             approval_timeout_seconds=int(data.get("approvalTimeoutSeconds", 7 * 86400)),
             training_policy="judged" if data.get("trainingPolicy") == "judged" else "reviewed",
             version=data.get("version"),
+            data_format="bedrock" if data.get("format") == "bedrock" else "openai",
         )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from replyloop.domain.errors import NotFoundError, ReplyloopError
+from replyloop.domain.errors import InvalidRequestError, NotFoundError, ReplyloopError
 from replyloop.domain.retrain import (
     Outcome,
     PromotionPolicy,
@@ -26,6 +26,7 @@ from replyloop.domain.retrain import (
     evidence_of,
 )
 from replyloop.domain.runs import (
+    DataFormat,
     NewStressRun,
     RetrainConfig,
     RunSummary,
@@ -69,6 +70,7 @@ class RunOptions(BaseModel):
     approval_timeout_seconds: int | None = Field(default=None, alias="approvalTimeoutSeconds", ge=1)
     training_policy: Literal["reviewed", "judged"] | None = Field(default=None, alias="trainingPolicy")
     version: str | None = Field(default=None, max_length=64)
+    data_format: Literal["openai", "bedrock"] | None = Field(default=None, alias="format")
 
     def resolve(self, settings: RetrainSettings) -> RetrainConfig:
         """Every option, from the run's input or else the settings; read by every later step."""
@@ -77,8 +79,9 @@ class RunOptions(BaseModel):
             chosen = getattr(self, name)
             return getattr(settings, name) if chosen is None else chosen
 
+        trainer = TrainerName(pick("trainer"))
         return RetrainConfig(
-            trainer=TrainerName(pick("trainer")),
+            trainer=trainer,
             fine_tune_method=pick("fine_tune_method"),
             lookback_days=pick("lookback_days"),
             min_not_useful=pick("min_not_useful"),
@@ -91,7 +94,19 @@ class RunOptions(BaseModel):
             approval_timeout_seconds=pick("approval_timeout_seconds"),
             training_policy=pick("training_policy"),
             version=self.version,
+            data_format=_data_format(trainer, self.data_format),
         )
+
+
+def _data_format(trainer: TrainerName, chosen: DataFormat | None) -> DataFormat:
+    """The run's export format: as asked, else the one its trainer uploads; a trainer that uploads one
+    format cannot train on the other (refused when the run starts, not hours later)."""
+    needed = trainer.data_format
+    if chosen is not None and needed is not None and chosen != needed:
+        raise InvalidRequestError(f"The {trainer.value} trainer trains on the {needed} format, not {chosen}.")
+    if chosen is not None:
+        return chosen
+    return "bedrock" if needed == "bedrock" else "openai"
 
 
 class TrainingTimeoutError(ReplyloopError):
@@ -156,6 +171,7 @@ def export(deps: Deps, run_id: str) -> dict[str, Any]:
         holdout_share=deps.settings.holdout_share,
         eval_cases=config.eval_cases,
         version=config.version,
+        data_format=config.data_format,
     )
     outputs: Outputs = deps.outputs_for(run_id)
     result = export_training_data(
