@@ -115,6 +115,8 @@ class RetrainSettings(EnvModel):
     trainer: TrainerName = Field(default=TrainerName.PROMPT, alias="RETRAIN_TRAINER")
     fine_tune_method: Literal["sft", "dpo"] = Field(default="sft", alias="RETRAIN_FINE_TUNE_METHOD")
     base_model: str | None = Field(default=None, alias="RETRAIN_BASE_MODEL")
+    # The bedrock-customization trainer: the role Bedrock assumes to read the training bucket and write its output.
+    bedrock_role_arn: str | None = Field(default=None, alias="BEDROCK_CUSTOMIZATION_ROLE_ARN")
     lookback_days: int = Field(default=30, ge=1, le=366, alias="RETRAIN_LOOKBACK_DAYS")
     min_not_useful: int = Field(default=5, ge=0, alias="RETRAIN_MIN_NOT_USEFUL")
     validation_share: float = Field(default=0.2, ge=0, lt=1, alias="RETRAIN_VALIDATION_SHARE")

@@ -191,7 +191,28 @@ def trainer_for(name: TrainerName, method: FineTuneMethod) -> Trainer:
     """The retrain run's trainer (the `Trainers` port): a compiled prompt, or an OpenAI fine-tuning job."""
     from replyloop.adapters.trainers import OpenAITrainer, PromptTrainer
 
+    if name is TrainerName.BEDROCK_CUSTOMIZATION:
+        return _bedrock_trainer()
     if name is TrainerName.OPENAI:
         base_model = get_retrain_settings().base_model
         return OpenAITrainer(get_openai_llm().client, _s3(), method=method, base_model=base_model)
     return PromptTrainer(get_registry())
+
+
+@cached
+def _bedrock() -> Any:
+    import boto3
+
+    return boto3.client("bedrock")
+
+
+def _bedrock_trainer() -> Trainer:
+    from replyloop.adapters.trainers import BedrockCustomizationTrainer
+
+    settings = get_retrain_settings()
+    return BedrockCustomizationTrainer(
+        _bedrock(),
+        role_arn=settings.bedrock_role_arn,
+        base_model=settings.base_model,
+        output_uri=f"s3://{load(TrainingBucketSettings).training_bucket}/retrain",
+    )

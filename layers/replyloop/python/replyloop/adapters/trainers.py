@@ -7,11 +7,13 @@
   preference (DPO) - then polls it.
 Both are idempotent per run: a retried step finds what the first attempt made (the prompt version
 by the run id in its notes, the job by the run id in its metadata) instead of making it twice.
-A Bedrock model-customization trainer would be a third class with the same two methods.
+- `bedrock-customization`: creates an Amazon Bedrock model customization job from the export's
+  `bedrock-conversation-2024` lines (the job named after the run), then polls it.
 """
 
 from __future__ import annotations
 
+import re
 import tempfile
 from typing import Any, Literal, Protocol
 
@@ -129,4 +131,124 @@ class OpenAITrainer:
             prompt_version=context.active.prompt_version,
             fine_tune_id=job.id,
             detail=detail,
+        )
+
+
+# -- Amazon Bedrock model customization -------------------------------------------------------------
+
+BEDROCK_RUNNING = {"InProgress", "Stopping"}
+# What Bedrock answers when it will not take a new job: it would refuse the same request again.
+BEDROCK_REFUSALS = {
+    "ValidationException": "the request is invalid for this base model or data",
+    "AccessDeniedException": "the role or account may not customize this model",
+    "ServiceQuotaExceededException": "a model customization quota is spent",
+    "ResourceNotFoundException": "the base model is not offered for customization here",
+    "TooManyTagsException": "too many tags",
+}
+_JOB_NAME = re.compile(r"[^a-zA-Z0-9-]+")
+
+
+def bedrock_job_name(run_id: str) -> str:
+    """The customization job (and custom model) name of a run: how a retried step finds the job it made."""
+    return f"replyloop-{_JOB_NAME.sub('-', run_id)}"[:63].rstrip("-")
+
+
+class BedrockCustomizationTrainer:
+    """Fine-tunes on Amazon Bedrock (`CreateModelCustomizationJob`) from the export's Bedrock lines.
+
+    The job and its custom model are named after the run (`bedrock_job_name`), so a retried start finds
+    the job (`GetModelCustomizationJob`) instead of making a second. Drafting with the custom model needs
+    Bedrock's Converse API (and its provisioned or on-demand deployment), which replyloop does not have:
+    the candidate is registered with the custom model's ARN and is not evaluated (docs/retrain.md).
+    """
+
+    name = TrainerName.BEDROCK_CUSTOMIZATION
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        role_arn: str | None,
+        base_model: str | None,
+        output_uri: str,
+        hyper_parameters: dict[str, str] | None = None,
+    ) -> None:
+        self.client, self.role_arn, self.base_model = client, role_arn, base_model
+        self.output_uri, self.hyper_parameters = output_uri, hyper_parameters or {}
+
+    def start(self, context: TrainingContext) -> TrainingState:
+        name = bedrock_job_name(context.run_id)
+        found = self._find(name)
+        if found is not None:
+            return self._state(context, found)
+        if not self.role_arn or not self.base_model:
+            raise TrainerError(
+                "The bedrock-customization trainer needs BEDROCK_CUSTOMIZATION_ROLE_ARN (a role Bedrock assumes to "
+                "read the training bucket) and RETRAIN_BASE_MODEL (e.g. amazon.nova-micro-v1:0:128k); "
+                "use trainer prompt meanwhile."
+            )
+        train = context.files.get("train.jsonl")
+        if not train:
+            raise TrainerError("The export wrote no train.jsonl for a Bedrock model customization job.")
+        request: dict[str, Any] = {
+            "jobName": name,
+            "customModelName": name,
+            "roleArn": self.role_arn,
+            "baseModelIdentifier": self.base_model,
+            "customizationType": "FINE_TUNING",
+            "trainingDataConfig": {"s3Uri": train},
+            "outputDataConfig": {"s3Uri": f"{self.output_uri.rstrip('/')}/{context.run_id}/bedrock-output/"},
+            "hyperParameters": self.hyper_parameters,
+            "jobTags": [{"key": "replyloop_run", "value": context.run_id}],
+        }
+        validation = context.files.get("validation.jsonl")
+        if validation:
+            request["validationDataConfig"] = {"validators": [{"s3Uri": validation}]}
+        try:
+            self.client.create_model_customization_job(**request)
+        except self.client.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == "ResourceInUseException":  # a concurrent attempt made it first
+                return self._state(context, self.client.get_model_customization_job(jobIdentifier=name))
+            if code in BEDROCK_REFUSALS:
+                message = error.response.get("Error", {}).get("Message", "")
+                raise TrainerError(
+                    f"Bedrock refused the model customization job ({code}: {BEDROCK_REFUSALS[code]}): {message} "
+                    "Use trainer prompt (no fine-tuning), or the openai trainer on another endpoint."
+                ) from error
+            raise
+        return self._state(context, self.client.get_model_customization_job(jobIdentifier=name))
+
+    def _find(self, name: str) -> dict[str, Any] | None:
+        try:
+            job: dict[str, Any] = self.client.get_model_customization_job(jobIdentifier=name)
+        except self.client.exceptions.ResourceNotFoundException:
+            return None
+        return job
+
+    def poll(self, context: TrainingContext, state: TrainingState) -> TrainingState:
+        # By name, which Bedrock accepts as the identifier as well as the ARN (moto resolves only names).
+        name = bedrock_job_name(context.run_id)
+        return self._state(context, self.client.get_model_customization_job(jobIdentifier=name))
+
+    def _state(self, context: TrainingContext, job: dict[str, Any]) -> TrainingState:
+        status: TrainingStatus
+        name, arn, raw = job["jobName"], job["jobArn"], job["status"]
+        model = context.active.model
+        if raw in BEDROCK_RUNNING:
+            status, detail = "running", f"Bedrock model customization job {name} is {raw}."
+        elif raw == "Completed":
+            model = str(job.get("outputModelArn") or job.get("outputModelName") or model)
+            status = "succeeded"
+            detail = (
+                f"Bedrock model customization job {name} made {model}. Drafting with it needs Bedrock's Converse "
+                "API, which replyloop does not have: it is registered as a candidate, not evaluated."
+            )
+        elif raw == "Stopped":
+            status, detail = "cancelled", f"Bedrock model customization job {name} was stopped."
+        else:
+            reason = job.get("failureMessage") or raw
+            status, detail = "failed", f"Bedrock model customization job {name} failed: {reason}."
+        return TrainingState(
+            status, model=model, prompt_version=context.active.prompt_version, fine_tune_id=arn, detail=detail
         )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from replyloop.domain.errors import InvalidRequestError, NotFoundError, ReplyloopError
 from replyloop.domain.retrain import (
+    Decision,
     Outcome,
     PromotionPolicy,
     PromptMaterial,
@@ -130,6 +131,12 @@ class Deps:
     outputs_for: OutputsFor
     redactor: Redactor
     now: datetime
+
+
+NOT_DRAFTABLE = (
+    "The candidate's model {model} is a Bedrock custom model: drafting with it needs Bedrock's Converse API, which "
+    "replyloop does not have, so it was not evaluated; evaluate it in Bedrock and register it by hand if it wins."
+)
 
 
 def candidate_tag(run_id: str) -> str:
@@ -302,6 +309,10 @@ def prepare_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
     cases = [case for case in held_out if case["digest"] not in exemplar_digests]
     late = _late_cases(deps, run_id, known={c["digest"] for c in held_out} | exemplar_digests, room=len(cases))
     ids = [case["interactionId"] for case in cases + late]
+    if candidate is not None and candidate.trainer == TrainerName.BEDROCK_CUSTOMIZATION.value:
+        # Its model is a Bedrock custom model: drafting with it needs the Converse API, not built.
+        deps.runs.save_data(run_id, "evaluationNote", {"reason": NOT_DRAFTABLE.format(model=candidate.model)})
+        ids = []
     try:
         deps.stress_log.get_run(run_id)
     except NotFoundError:
@@ -368,6 +379,9 @@ def finish_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
         max_loss_share=deps.settings.max_loss_share,
         min_cases=config.min_eval_cases,
     )
+    note = (deps.runs.data(run_id, "evaluationNote") or {}).get("reason")
+    if note:
+        decision = Decision(decision.outcome, f"{note} {decision.reason}")
     deps.runs.save_data(run_id, "evaluation", evidence.to_json())
     deps.runs.record_step(run_id, "evaluate", "done", evidence.to_json(), deps.now)
     if decision.outcome is Outcome.INSUFFICIENT_EVIDENCE:
