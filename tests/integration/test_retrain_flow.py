@@ -355,3 +355,32 @@ def test_a_run_whose_format_its_trainer_cannot_read_is_refused_at_once(flow):
     refused = admin("POST", "/api/retrain-runs", body={"trainer": "openai", "format": "bedrock"})
     assert refused.status == 400
     assert "The openai trainer trains on the openai format, not bedrock." in json.dumps(refused.body)
+
+
+def test_a_provider_that_refuses_new_fine_tuning_jobs_fails_the_run_with_the_reason_and_what_next(flow, monkeypatch):
+    from tests.fake_provider import fake_provider
+
+    refusal = {
+        "error": {
+            "message": "New fine-tuning jobs are no longer accepted (deprecated 2027-01-06).",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "fine_tuning_unavailable",
+        }
+    }
+    with fake_provider() as provider:
+        provider.refuse_jobs = (403, refusal)
+        monkeypatch.setenv("LLM_ENDPOINTS", json.dumps({"legacy": {"baseUrl": provider.url}}))
+        clear_all()
+        try:
+            view = run({"minNotUseful": 0, "trainer": "openai", "endpoint": "legacy"})
+        finally:
+            monkeypatch.undo()
+            clear_all()
+    assert view["status"] == "failed", view
+    assert view["reason"] == (
+        "TrainerError: The legacy endpoint no longer takes new fine-tuning jobs (deprecation): New fine-tuning "
+        "jobs are no longer accepted (deprecated 2027-01-06). Use trainer prompt or the openai endpoint instead."
+    )
+    assert [r["path"] for r in provider.requests if r["method"] == "POST"][-1] == "/v1/fine_tuning/jobs"
+    assert view["candidateVersion"] is None

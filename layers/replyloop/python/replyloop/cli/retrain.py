@@ -36,7 +36,10 @@ def retrain() -> None:
     default=None,
     help="Default: the stack's setting.",
 )
-@click.option("--fine-tune-method", type=click.Choice(["sft", "dpo"]), default=None, help="For --trainer openai.")
+@click.option(
+    "--fine-tune-method", type=click.Choice(["sft", "dpo", "reinforcement"]), default=None, help="For --trainer openai."
+)
+@click.option("--endpoint", default=None, help="For --trainer openai: the named endpoint to fine-tune on.")
 @click.option("--days", type=click.IntRange(1, 366), default=None, help="Failed replies of the last N days.")
 @click.option("--min-not-useful", type=click.IntRange(0, None), default=None, help="Topic selection threshold.")
 @click.option("--margin", type=click.FloatRange(0, 10), default=None, help="Mean score gain needed to promote.")
@@ -69,6 +72,7 @@ def retrain_start(
     token: str | None,
     trainer: str | None,
     fine_tune_method: str | None,
+    endpoint: str | None,
     days: int | None,
     min_not_useful: int | None,
     margin: float | None,
@@ -96,6 +100,7 @@ def retrain_start(
         {
             "trainer": trainer,
             "fineTuneMethod": fine_tune_method,
+            "endpoint": endpoint,
             "lookbackDays": days,
             "minNotUseful": min_not_useful,
             "margin": margin,

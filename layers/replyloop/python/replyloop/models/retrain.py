@@ -16,8 +16,15 @@ class NewRetrainRun(RequestModel):
     trainer: Literal["prompt", "openai", "bedrock-customization"] | None = Field(
         default=None, description="How to train the candidate (docs/retrain.md, Trainers)."
     )
-    fine_tune_method: Literal["sft", "dpo"] | None = Field(
-        default=None, description="For the openai trainer: supervised (sft) or preference (dpo) fine-tuning."
+    fine_tune_method: Literal["sft", "dpo", "reinforcement"] | None = Field(
+        default=None,
+        description="For the openai trainer: supervised (sft), preference (dpo) or reinforcement fine-tuning "
+        "with the judge as grader.",
+    )
+    endpoint: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]{0,31}$",
+        description="For the openai trainer: the named endpoint to fine-tune on (default RETRAIN_ENDPOINT).",
     )
     lookback_days: int | None = Field(default=None, ge=1, le=366, description="Failed replies of the last N days.")
     min_not_useful: int | None = Field(

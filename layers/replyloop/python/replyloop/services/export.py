@@ -36,6 +36,7 @@ from replyloop.domain.bedrock import DEFAULT_MAX_EXAMPLE_TOKENS as BEDROCK_MAX_E
 from replyloop.domain.bedrock import bedrock_example, validate_bedrock
 from replyloop.domain.clock import format_timestamp
 from replyloop.domain.prompts import PromptVersion
+from replyloop.domain.reinforcement import rft_example, validate_rft
 from replyloop.domain.retrain import PromptMaterial
 from replyloop.domain.runs import DataFormat
 from replyloop.domain.training import (
@@ -58,6 +59,8 @@ FILES = {
     ("sft", "validation"): "validation.jsonl",
     ("dpo", "train"): "dpo_train.jsonl",
     ("dpo", "validation"): "dpo_validation.jsonl",
+    ("rft", "train"): "rft_train.jsonl",  # reinforcement fine-tuning: the input, and the grader's fields
+    ("rft", "validation"): "rft_validation.jsonl",
 }
 MANIFEST = "manifest.json"
 
@@ -278,10 +281,15 @@ class _Tally:
         self._write(FILES[("sft", split)], line, row.interaction_id)
         if split == "train":
             self.material.add(row)
-        if self.options.data_format == "openai" and row.ai_reply.strip():
+        if self.options.data_format != "openai":
+            return
+        if row.ai_reply.strip():
             pair = dpo_example(self.prompt, row.message, preferred, row.ai_reply)
             if validate_dpo(pair, self.options.max_example_tokens) is None:
                 self._write(FILES[("dpo", split)], pair, row.interaction_id)
+        rft = rft_example(self.prompt, row.message, preferred)
+        if validate_rft(rft, self.options.max_example_tokens) is None:
+            self._write(FILES[("rft", split)], rft, row.interaction_id)
 
     def _write(self, name: str, example: dict[str, Any], interaction_id: str) -> None:
         self.outputs.write(name, json.dumps(example, ensure_ascii=False) + "\n")

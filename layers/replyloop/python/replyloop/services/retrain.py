@@ -59,7 +59,8 @@ class RunOptions(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     trainer: TrainerName | None = None
-    fine_tune_method: Literal["sft", "dpo"] | None = Field(default=None, alias="fineTuneMethod")
+    fine_tune_method: Literal["sft", "dpo", "reinforcement"] | None = Field(default=None, alias="fineTuneMethod")
+    endpoint: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,31}$")
     lookback_days: int | None = Field(default=None, alias="lookbackDays", ge=1, le=366)
     min_not_useful: int | None = Field(default=None, alias="minNotUseful", ge=0)
     margin: float | None = Field(default=None, ge=0)
@@ -96,6 +97,7 @@ class RunOptions(BaseModel):
             training_policy=pick("training_policy"),
             version=self.version,
             data_format=_data_format(trainer, self.data_format),
+            endpoint=self.endpoint or settings.fine_tune_endpoint,
         )
 
 
@@ -232,7 +234,7 @@ def _context(deps: Deps, run_id: str) -> TrainingContext:
 
 def _trainer(deps: Deps, run_id: str) -> Trainer:
     config = _config(deps, run_id)
-    return deps.trainer_for(config.trainer, config.fine_tune_method)
+    return deps.trainer_for(config.trainer, config.fine_tune_method, endpoint=config.endpoint)
 
 
 def train(deps: Deps, run_id: str) -> dict[str, Any]:
@@ -278,6 +280,7 @@ def register(deps: Deps, run_id: str) -> dict[str, Any]:
                 prompt_version=state.prompt_version,
                 fine_tune_id=state.fine_tune_id,
                 trainer=config.trainer.value,
+                endpoint=state.endpoint,
             ),
             now=deps.now,
         )
