@@ -175,3 +175,17 @@ def test_bedrock_is_bedrocks_openai_compatible_endpoint_in_the_region():
     assert bedrock.base_url == "https://bedrock-mantle.eu-west-1.api.aws/v1"
     assert bedrock.key_parameter == "/replyloop/bedrock-key" and not bedrock.explicit_url
     assert set(settings.endpoints) == {"openai", "bedrock"}
+
+
+def test_a_batch_stress_test_of_a_version_on_another_endpoint_is_refused(api, monkeypatch):
+    monkeypatch.setenv("LLM_ENDPOINTS", json.dumps({"lab": {"baseUrl": "http://127.0.0.1:9/v1"}}))
+    clear_all()
+    try:
+        body = {"versionTag": "lab2", "model": "lab-7b", "endpoint": "lab"}
+        assert admin(api, "POST", "/api/versions", body=body).status == 201
+        refused = admin(api, "POST", "/api/stress-tests", body={"candidate": "lab2", "mode": "batch"})
+    finally:
+        monkeypatch.undo()
+        clear_all()
+    assert refused.status == 400, refused.body
+    assert "served from the lab endpoint; batch stress tests run on the openai endpoint" in json.dumps(refused.body)
