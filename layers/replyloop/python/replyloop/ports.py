@@ -215,6 +215,11 @@ class Llm(Protocol):
         self, messages: list[dict[str, str]], *, model: str, output: type[Output], temperature: float = 0.0
     ) -> tuple[Output, Completion]: ...
 
+    def at(self, endpoint: str) -> Llm:
+        """The same kind of client for the named endpoint (an assistant version's), within the same deadline;
+        an endpoint that is not configured is an `LlmUnavailableError` naming it."""
+        ...
+
 
 class BatchApi(Protocol):
     """The OpenAI Batch API: request files in, result files out."""
@@ -326,7 +331,9 @@ class Trainer(Protocol):
 
 
 class Trainers(Protocol):
-    def __call__(self, name: TrainerName, method: FineTuneMethod) -> Trainer: ...
+    def __call__(self, name: TrainerName, method: FineTuneMethod, *, endpoint: str = "openai") -> Trainer:
+        """The run's trainer; a fine-tuning one trains on the named endpoint."""
+        ...
 
 
 class FailedSource(Protocol):

@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from replyloop.caches import cached
+from replyloop.domain.errors import LlmUnavailableError
 from replyloop.domain.learning import Step
 from replyloop.domain.retrain import TrainerName
-from replyloop.domain.runs import FineTuneMethod
+from replyloop.domain.runs import FineTuneMethod, TrainerError
 from replyloop.ports import BatchApi, Llm, Outputs, Redactor, Trainer
 from replyloop.settings import (
     DeadLetterSettings,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from replyloop.adapters.dynamodb import DynamoStore
     from replyloop.adapters.executions import StepFunctionsExecutions
     from replyloop.adapters.learning_store import DynamoJobFailures, DynamoLearningStore
-    from replyloop.adapters.llm import OpenAILlm
+    from replyloop.adapters.llm import LlmEndpoints, OpenAILlm
     from replyloop.adapters.queue import SqsJobQueue
     from replyloop.adapters.quotas import DynamoQuotas
     from replyloop.adapters.registry import DynamoRegistry
@@ -197,10 +198,18 @@ def outputs_for(run_id: str) -> Outputs:
 
 
 @cached
+def get_llm_endpoints() -> LlmEndpoints:
+    """Every named endpoint's client, each built on first use."""
+    from replyloop.adapters.llm import build_endpoints
+
+    return build_endpoints(get_llm_settings())
+
+
+@cached
 def get_openai_llm() -> OpenAILlm:
     from replyloop.adapters.llm import build_llm
 
-    return build_llm(get_llm_settings())
+    return build_llm(get_llm_settings(), get_llm_endpoints())
 
 
 def get_llm() -> Llm:
@@ -222,11 +231,45 @@ def get_redactor() -> Redactor:
     return redact
 
 
-def trainer_for(name: TrainerName, method: FineTuneMethod) -> Trainer:
-    """The retrain run's trainer (the `Trainers` port): a compiled prompt, or an OpenAI fine-tuning job."""
+def trainer_for(name: TrainerName, method: FineTuneMethod, *, endpoint: str = "openai") -> Trainer:
+    """The retrain run's trainer (the `Trainers` port): a compiled prompt, a fine-tuning job on the named
+    endpoint, or a Bedrock model customization job."""
     from replyloop.adapters.trainers import OpenAITrainer, PromptTrainer
 
+    if name is TrainerName.BEDROCK_CUSTOMIZATION:
+        return _bedrock_trainer()
     if name is TrainerName.OPENAI:
-        base_model = get_retrain_settings().base_model
-        return OpenAITrainer(get_openai_llm().client, _s3(), method=method, base_model=base_model)
+        endpoints = get_llm_endpoints()
+        try:
+            client = endpoints.llm(endpoint).client
+        except LlmUnavailableError as error:
+            raise TrainerError(str(error)) from error
+        return OpenAITrainer(
+            client,
+            _s3(),
+            method=method,
+            base_model=get_retrain_settings().base_model,
+            endpoint=endpoint,
+            endpoints=endpoints.names,
+            judge_model=get_llm_settings().draft_model,
+        )
     return PromptTrainer(get_registry())
+
+
+@cached
+def _bedrock() -> Any:
+    import boto3
+
+    return boto3.client("bedrock")
+
+
+def _bedrock_trainer() -> Trainer:
+    from replyloop.adapters.trainers import BedrockCustomizationTrainer
+
+    settings = get_retrain_settings()
+    return BedrockCustomizationTrainer(
+        _bedrock(),
+        role_arn=settings.bedrock_role_arn,
+        base_model=settings.base_model,
+        output_uri=f"s3://{load(TrainingBucketSettings).training_bucket}/retrain",
+    )

@@ -30,8 +30,16 @@ def retrain() -> None:
 @retrain.command("start", short_help="Start a retrain run now and follow it.")
 @URL_OPTION
 @TOKEN_OPTION
-@click.option("--trainer", type=click.Choice(["prompt", "openai"]), default=None, help="Default: the stack's setting.")
-@click.option("--fine-tune-method", type=click.Choice(["sft", "dpo"]), default=None, help="For --trainer openai.")
+@click.option(
+    "--trainer",
+    type=click.Choice(["prompt", "openai", "bedrock-customization"]),
+    default=None,
+    help="Default: the stack's setting.",
+)
+@click.option(
+    "--fine-tune-method", type=click.Choice(["sft", "dpo", "reinforcement"]), default=None, help="For --trainer openai."
+)
+@click.option("--endpoint", default=None, help="For --trainer openai: the named endpoint to fine-tune on.")
 @click.option("--days", type=click.IntRange(1, 366), default=None, help="Failed replies of the last N days.")
 @click.option("--min-not-useful", type=click.IntRange(0, None), default=None, help="Topic selection threshold.")
 @click.option("--margin", type=click.FloatRange(0, 10), default=None, help="Mean score gain needed to promote.")
@@ -51,12 +59,20 @@ def retrain() -> None:
     help="reviewed: judge agreement and a reviewer; judged: judge agreement alone.",
 )
 @click.option("--poll-seconds", type=click.IntRange(1, 3600), default=None, help="Seconds between training polls.")
+@click.option(
+    "--format",
+    "data_format",
+    type=click.Choice(["openai", "bedrock"]),
+    default=None,
+    help="The export's lines (default: the one the trainer uploads, else openai).",
+)
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the run until it finishes.")
 def retrain_start(
     url: str,
     token: str | None,
     trainer: str | None,
     fine_tune_method: str | None,
+    endpoint: str | None,
     days: int | None,
     min_not_useful: int | None,
     margin: float | None,
@@ -64,6 +80,7 @@ def retrain_start(
     promotion: str | None,
     training_policy: str | None,
     poll_seconds: int | None,
+    data_format: str | None,
     wait: bool,
 ) -> None:
     """Start a retrain run now and follow its steps until it ends or waits for approval.
@@ -83,6 +100,7 @@ def retrain_start(
         {
             "trainer": trainer,
             "fineTuneMethod": fine_tune_method,
+            "endpoint": endpoint,
             "lookbackDays": days,
             "minNotUseful": min_not_useful,
             "margin": margin,
@@ -90,6 +108,7 @@ def retrain_start(
             "promotion": promotion,
             "trainingPolicy": training_policy,
             "pollSeconds": poll_seconds,
+            "format": data_format,
         }
     )
     try:

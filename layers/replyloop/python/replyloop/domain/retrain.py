@@ -49,6 +49,12 @@ class PromotionPolicy(StrEnum):
 class TrainerName(StrEnum):
     PROMPT = "prompt"
     OPENAI = "openai"
+    BEDROCK_CUSTOMIZATION = "bedrock-customization"  # Bedrock's CreateModelCustomizationJob
+
+    @property
+    def data_format(self) -> str | None:
+        """The export format this trainer uploads (None: it reads no training file)."""
+        return {TrainerName.OPENAI: "openai", TrainerName.BEDROCK_CUSTOMIZATION: "bedrock"}.get(self)
 
 
 GROUP_SEPARATOR = "\x1f"  # between a failure category and a topic in `PromptMaterial.exemplars` keys

@@ -17,7 +17,8 @@ from replyloop.domain.stress import StressSummary
 from replyloop.domain.stress_batch import BatchState, Stage
 from replyloop.domain.versions import AssistantVersion
 
-FineTuneMethod = Literal["sft", "dpo"]
+FineTuneMethod = Literal["sft", "dpo", "reinforcement"]
+DataFormat = Literal["openai", "bedrock"]  # the export's lines: OpenAI chat JSONL, or bedrock-conversation-2024
 StressStatus = Literal["running", "finished", "failed"]
 StressMode = Literal["live", "batch"]
 TrainingStatus = Literal["running", "succeeded", "failed", "cancelled"]
@@ -44,9 +45,13 @@ class RetrainConfig:
     approval_timeout_seconds: int = 7 * 86400
     training_policy: TrainingPolicyName = "reviewed"
     version: str | None = None  # export only this assistant version's verdicts
+    data_format: DataFormat = "openai"  # the export's lines (`format` in a run's options)
+    endpoint: str = "openai"  # where a fine-tuning trainer trains (and the candidate is served)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format": self.data_format,
+            "endpoint": self.endpoint,
             "minEvalCases": self.min_eval_cases,
             "promotion": self.promotion.value,
             "approvalTimeoutSeconds": self.approval_timeout_seconds,
@@ -66,7 +71,7 @@ class RetrainConfig:
     def from_json(cls, data: Mapping[str, Any]) -> RetrainConfig:
         return cls(
             trainer=TrainerName(str(data["trainer"])),
-            fine_tune_method="dpo" if data["fineTuneMethod"] == "dpo" else "sft",
+            fine_tune_method=_method(data["fineTuneMethod"]),
             lookback_days=int(data["lookbackDays"]),
             min_not_useful=int(data["minNotUseful"]),
             margin=float(data["margin"]),
@@ -78,7 +83,13 @@ class RetrainConfig:
             approval_timeout_seconds=int(data.get("approvalTimeoutSeconds", 7 * 86400)),
             training_policy="judged" if data.get("trainingPolicy") == "judged" else "reviewed",
             version=data.get("version"),
+            data_format="bedrock" if data.get("format") == "bedrock" else "openai",
+            endpoint=str(data.get("endpoint") or "openai"),
         )
+
+
+def _method(value: Any) -> FineTuneMethod:
+    return "dpo" if value == "dpo" else "reinforcement" if value == "reinforcement" else "sft"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +141,11 @@ class TrainingState:
     prompt_version: int
     fine_tune_id: str | None = None
     detail: str = ""
+    endpoint: str | None = None  # where the trained model is served (None: the active version's endpoint)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "endpoint": self.endpoint,
             "status": self.status,
             "model": self.model,
             "promptVersion": self.prompt_version,
@@ -148,6 +161,7 @@ class TrainingState:
             prompt_version=int(data["promptVersion"]),
             fine_tune_id=data.get("fineTuneId"),
             detail=data.get("detail", ""),
+            endpoint=data.get("endpoint"),
         )
 
 
