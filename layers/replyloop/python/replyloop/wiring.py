@@ -28,6 +28,8 @@ from replyloop.settings import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from replyloop.adapters.dead_letters import SqsDeadLetters
     from replyloop.adapters.dynamodb import DynamoStore
     from replyloop.adapters.executions import StepFunctionsExecutions
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
     from replyloop.adapters.stress_log import DynamoStressLog
     from replyloop.adapters.training_reviews import DynamoTrainingReviews
+    from replyloop.domain.redaction import Redaction
 
 
 def utc_now() -> datetime:
@@ -181,8 +184,13 @@ def get_batches() -> BatchApi:
 
 
 def get_redactor() -> Redactor:
-    """Personal-data redaction (imported on first use: the api function never needs it)."""
-    from replyloop.adapters.redaction import redact
+    """Personal-data redaction. Presidio and spaCy are imported, and the model loaded, on the first text
+    redacted: the api function never needs them, and most retrain steps never redact."""
+
+    def redact(text: str, *, known_names: Iterable[str] = ()) -> Redaction:
+        from replyloop.adapters.redaction import redact as redact_text
+
+        return redact_text(text, known_names=known_names)
 
     return redact
 
