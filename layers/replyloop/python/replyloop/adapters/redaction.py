@@ -11,6 +11,8 @@ What is detected, and how (recall and precision measured by `bench/redaction.py`
 - phone: `phonenumbers` (libphonenumber) finds candidates and keeps numbers that are valid for their
   region (`Leniency.VALID`): a `+` number is read in the country of its prefix, any other in
   `default_region`. Order numbers, years and amounts are not valid phone numbers, so they stay.
+  After a phone cue ("call me on", "mobile:"), a number written as one (a trunk prefix "0", or three
+  or more digit groups) is also read in other countries: "030 901820" is a Berlin number.
 - card: 13-19 digits, optionally grouped by spaces or dashes, that pass the Luhn check. Any 13-19
   digit number passes one time in ten, so a long Luhn-valid reference is redacted too: for training
   data, a lost reference beats a leaked card.
@@ -251,30 +253,8 @@ _DOB_WINDOW = 40
 _PHONE_CUE = re.compile(r"(?i)\b(?:phone|call|ring|mobile|cell|tel|telephone|reach\s+me|whatsapp|text\s+me|landline)\b")
 _PHONE_WINDOW = 40
 _OTHER_REGIONS = (
-    "GB",
-    "IE",
-    "DE",
-    "AT",
-    "CH",
-    "FR",
-    "BE",
-    "NL",
-    "LU",
-    "ES",
-    "PT",
-    "IT",
-    "PL",
-    "CZ",
-    "SE",
-    "NO",
-    "DK",
-    "FI",
-    "CA",
-    "AU",
-    "NZ",
-    "IN",
-    "BR",
-    "MX",
+    *("GB", "IE", "DE", "AT", "CH", "FR", "BE", "NL", "LU", "IT", "PL", "CZ"),
+    *("SE", "FI", "ES", "PT", "NO", "DK", "CA", "AU", "NZ", "IN", "BR", "MX"),
 )
 
 # Presidio entity -> our kind. Detection order decides the kind of overlapping spans: validated first.
@@ -553,7 +533,10 @@ def _phones(text: str, region: str) -> Iterator[Span]:
     matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
     yield from ((match.start, match.end) for match in matcher)
     # A number written the way its own country writes it ("030 901820") is valid only in that country:
-    # after a phone cue, the window is also read in each of the other regions, first valid one wins.
+    # after a phone cue, a number written as a phone number - with a trunk prefix ("0", "(0") or in
+    # three or more digit groups ("603 778 353") - is also read in each of the other regions, first valid
+    # one wins. A bare digit run is not: an order or ticket number after "call me about" is valid
+    # somewhere (Norway takes any 8 digits).
     for cue in _PHONE_CUE.finditer(text):
         window_end = min(len(text), cue.end() + _PHONE_WINDOW)
         window = text[cue.end() : window_end]
@@ -563,10 +546,15 @@ def _phones(text: str, region: str) -> Iterator[Span]:
             found = [
                 (cue.end() + match.start, cue.end() + match.end)
                 for match in phonenumbers.PhoneNumberMatcher(window, other, leniency=phonenumbers.Leniency.VALID)
+                if _written_as_phone(match.raw_string)
             ]
             if found:
                 yield from found
                 break
+
+
+def _written_as_phone(raw: str) -> bool:
+    return raw.lstrip("(").startswith("0") or len(_DIGIT_GROUP.findall(raw)) >= 3
 
 
 def _names(text: str) -> Iterator[Span]:
