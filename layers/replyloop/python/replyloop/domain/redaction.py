@@ -15,12 +15,15 @@ class Redaction:
     """The words of each name found (e.g. a customer's first name), to redact where they recur."""
 
 
-KINDS = ("email", "phone", "card", "iban", "address", "name")
+KINDS = ("email", "phone", "card", "iban", "national_id", "ip", "date_of_birth", "address", "name")
 PLACEHOLDERS = {
     "email": "[EMAIL]",
     "phone": "[PHONE]",
     "card": "[CARD]",
     "iban": "[IBAN]",
+    "national_id": "[NATIONAL_ID]",
+    "ip": "[IP]",
+    "date_of_birth": "[DATE_OF_BIRTH]",
     "address": "[ADDRESS]",
     "name": "[NAME]",
 }
