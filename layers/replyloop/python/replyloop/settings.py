@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from replyloop.caches import register
 from replyloop.domain.retrain import PromotionPolicy, TrainerName
+from replyloop.domain.runs import DEFAULT_MAX_METRIC_CALLS
 
 DEFAULT_PRICES = {  # USD per million tokens: [input, output]
     "gpt-4o-mini": [0.15, 0.60],
@@ -112,7 +113,8 @@ class LlmSettings(EnvModel):
 class RetrainSettings(EnvModel):
     """Retrain defaults (template parameters); a run's input may override some (`services.retrain.RunOptions`)."""
 
-    trainer: TrainerName = Field(default=TrainerName.PROMPT, alias="RETRAIN_TRAINER")
+    trainer: TrainerName = Field(default=TrainerName.GEPA, alias="RETRAIN_TRAINER")
+    max_metric_calls: int = Field(default=DEFAULT_MAX_METRIC_CALLS, ge=1, le=100_000, alias="RETRAIN_MAX_METRIC_CALLS")
     fine_tune_method: Literal["sft", "dpo"] = Field(default="sft", alias="RETRAIN_FINE_TUNE_METHOD")
     base_model: str | None = Field(default=None, alias="RETRAIN_BASE_MODEL")
     lookback_days: int = Field(default=30, ge=1, le=366, alias="RETRAIN_LOOKBACK_DAYS")

@@ -188,9 +188,14 @@ def get_redactor() -> Redactor:
 
 
 def trainer_for(name: TrainerName, method: FineTuneMethod) -> Trainer:
-    """The retrain run's trainer (the `Trainers` port): a compiled prompt, or an OpenAI fine-tuning job."""
+    """The retrain run's trainer (the `Trainers` port): GEPA, a compiled prompt, or an OpenAI fine-tuning job."""
     from replyloop.adapters.trainers import OpenAITrainer, PromptTrainer
 
+    if name is TrainerName.GEPA:
+        from replyloop.adapters.gepa_trainer import GepaTrainer
+
+        bucket = load(TrainingBucketSettings).training_bucket
+        return GepaTrainer(get_registry(), get_llm(), get_llm_settings(), _s3(), bucket)
     if name is TrainerName.OPENAI:
         base_model = get_retrain_settings().base_model
         return OpenAITrainer(get_openai_llm().client, _s3(), method=method, base_model=base_model)

@@ -1,8 +1,9 @@
 """Trainers: how a retrain run turns exported data into a candidate version. Chosen by `RETRAIN_TRAINER`.
 
-- `prompt` (default): compiles a retrained prompt version (`domain.retrain.compile_prompt`); works
-  with any model, and with no fine-tuning at all (OpenAI closes self-serve fine-tuning to new jobs
-  after 2027-01-06).
+- `gepa` (default): evolves the prompt with GEPA, measured on the validation split (`gepa_trainer.py`).
+- `compile` (`prompt` is its deprecated alias): compiles a retrained prompt version
+  (`domain.retrain.compile_prompt`) with no model calls; works with any model, and with no fine-tuning
+  at all (OpenAI closes self-serve fine-tuning to new jobs after 2027-01-06). The baseline GEPA must beat.
 - `openai`: uploads the exported JSONL and creates a fine-tuning job - supervised (SFT) or
   preference (DPO) - then polls it.
 Both are idempotent per run: a retried step finds what the first attempt made (the prompt version
@@ -24,7 +25,7 @@ OPENAI_RUNNING = {"validating_files", "queued", "running", "pausing", "paused"}
 
 
 class PromptTrainer:
-    name = TrainerName.PROMPT
+    name = TrainerName.COMPILE
 
     def __init__(self, registry: Registry, token_budget: int = DEFAULT_EXEMPLAR_TOKEN_BUDGET) -> None:
         self.registry, self.token_budget = registry, token_budget

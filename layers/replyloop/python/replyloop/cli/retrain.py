@@ -30,7 +30,18 @@ def retrain() -> None:
 @retrain.command("start", short_help="Start a retrain run now and follow it.")
 @URL_OPTION
 @TOKEN_OPTION
-@click.option("--trainer", type=click.Choice(["prompt", "openai"]), default=None, help="Default: the stack's setting.")
+@click.option(
+    "--trainer",
+    type=click.Choice(["gepa", "compile", "prompt", "openai"]),
+    default=None,
+    help="Default: the stack's setting (gepa). prompt: the deprecated name of compile.",
+)
+@click.option(
+    "--max-metric-calls",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="For --trainer gepa: drafts it may score (default: the stack's, 200).",
+)
 @click.option("--fine-tune-method", type=click.Choice(["sft", "dpo"]), default=None, help="For --trainer openai.")
 @click.option("--days", type=click.IntRange(1, 366), default=None, help="Failed replies of the last N days.")
 @click.option("--min-not-useful", type=click.IntRange(0, None), default=None, help="Topic selection threshold.")
@@ -56,6 +67,7 @@ def retrain_start(
     url: str,
     token: str | None,
     trainer: str | None,
+    max_metric_calls: int | None,
     fine_tune_method: str | None,
     days: int | None,
     min_not_useful: int | None,
@@ -82,6 +94,7 @@ def retrain_start(
     request = NewRetrainRun.model_validate(
         {
             "trainer": trainer,
+            "maxMetricCalls": max_metric_calls,
             "fineTuneMethod": fine_tune_method,
             "lookbackDays": days,
             "minNotUseful": min_not_useful,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from replyloop.domain.deadline import Deadline
 from replyloop.domain.errors import ReplyloopError
 from replyloop.domain.prompts import PromptVersion
 from replyloop.domain.retrain import PromotionPolicy, PromptMaterial, RunStatus, TrainerName
@@ -22,6 +23,7 @@ StressStatus = Literal["running", "finished", "failed"]
 StressMode = Literal["live", "batch"]
 TrainingStatus = Literal["running", "succeeded", "failed", "cancelled"]
 TrainingPolicyName = Literal["reviewed", "judged"]
+DEFAULT_MAX_METRIC_CALLS = 200  # the gepa trainer's budget (template parameter RetrainMaxMetricCalls)
 
 
 # -- retrain runs ---------------------------------------------------------------------------------
@@ -44,9 +46,11 @@ class RetrainConfig:
     approval_timeout_seconds: int = 7 * 86400
     training_policy: TrainingPolicyName = "reviewed"
     version: str | None = None  # export only this assistant version's verdicts
+    max_metric_calls: int = DEFAULT_MAX_METRIC_CALLS  # the gepa trainer's budget of scored drafts
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "maxMetricCalls": self.max_metric_calls,
             "minEvalCases": self.min_eval_cases,
             "promotion": self.promotion.value,
             "approvalTimeoutSeconds": self.approval_timeout_seconds,
@@ -78,6 +82,7 @@ class RetrainConfig:
             approval_timeout_seconds=int(data.get("approvalTimeoutSeconds", 7 * 86400)),
             training_policy="judged" if data.get("trainingPolicy") == "judged" else "reviewed",
             version=data.get("version"),
+            max_metric_calls=int(data.get("maxMetricCalls", DEFAULT_MAX_METRIC_CALLS)),
         )
 
 
@@ -121,6 +126,8 @@ class TrainingContext:
     material: PromptMaterial
     files: dict[str, str]  # file name -> location (s3://bucket/key)
     now: datetime
+    max_metric_calls: int = DEFAULT_MAX_METRIC_CALLS  # the gepa trainer's budget
+    deadline: Deadline | None = None  # this invocation's time, for trainers that work within it (gepa)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,15 +137,22 @@ class TrainingState:
     prompt_version: int
     fine_tune_id: str | None = None
     detail: str = ""
+    # Running, and the trainer works itself (gepa): invoke it again at once instead of waiting to poll.
+    again: bool = False
+    progress: Mapping[str, Any] | None = None  # the trainer's own figures (gepa: metric calls, candidates)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "status": self.status,
             "model": self.model,
             "promptVersion": self.prompt_version,
             "fineTuneId": self.fine_tune_id,
             "detail": self.detail,
+            "again": self.again,
         }
+        if self.progress is not None:
+            data["progress"] = dict(self.progress)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TrainingState:
@@ -148,6 +162,8 @@ class TrainingState:
             prompt_version=int(data["promptVersion"]),
             fine_tune_id=data.get("fineTuneId"),
             detail=data.get("detail", ""),
+            again=bool(data.get("again", False)),
+            progress=data.get("progress"),
         )
 
 

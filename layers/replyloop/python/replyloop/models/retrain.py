@@ -13,7 +13,14 @@ from replyloop.models.api import ApiModel, RequestModel
 class NewRetrainRun(RequestModel):
     """Overrides for this run only; anything left out uses the stack's configuration."""
 
-    trainer: Literal["prompt", "openai"] | None = Field(default=None, description="How to train the candidate.")
+    trainer: Literal["gepa", "compile", "prompt", "openai"] | None = Field(
+        default=None,
+        description="How to train the candidate: gepa (prompt evolution, LLM calls), compile (no LLM calls), "
+        "openai (fine-tuning); prompt is the deprecated name of compile.",
+    )
+    max_metric_calls: int | None = Field(
+        default=None, ge=1, le=100_000, description="For the gepa trainer: drafts it may score (its budget)."
+    )
     fine_tune_method: Literal["sft", "dpo"] | None = Field(
         default=None, description="For the openai trainer: supervised (sft) or preference (dpo) fine-tuning."
     )

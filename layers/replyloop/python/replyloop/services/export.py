@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from replyloop.domain.clock import format_timestamp
+from replyloop.domain.gepa import FeedbackCase
 from replyloop.domain.prompts import PromptVersion
 from replyloop.domain.retrain import PromptMaterial
 from replyloop.domain.training import (
@@ -56,6 +57,9 @@ FILES = {
     ("dpo", "train"): "dpo_train.jsonl",
     ("dpo", "validation"): "dpo_validation.jsonl",
 }
+# The gepa trainer's cases (domain/gepa.py): each exported line's message, preferred reply and what the
+# explain worker said, redacted like the rest; train and validation splits only.
+FEEDBACK_FILES = {"train": "feedback_train.jsonl", "validation": "feedback_validation.jsonl"}
 MANIFEST = "manifest.json"
 
 
@@ -265,6 +269,17 @@ class _Tally:
             return
         self.exported += 1
         self._write(FILES[("sft", split)], sft, row.interaction_id)
+        case = FeedbackCase(
+            interaction_id=row.interaction_id,
+            message=row.message,
+            reference=preferred,
+            agent_reply=row.agent_reply,
+            ai_reply=row.ai_reply,
+            failure_category=row.failure_category,
+            explanation=row.explanation,
+            topic=row.topic,
+        )
+        self.outputs.write(FEEDBACK_FILES[split], json.dumps(case.to_json(), ensure_ascii=False) + "\n")
         if split == "train":
             self.material.add(row)
         if row.ai_reply.strip():
