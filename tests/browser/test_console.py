@@ -357,6 +357,15 @@ def test_a_stress_test_and_a_retrain_run_show_their_outcome(page: Page, stack: S
     steps = page.get_by_test_id("steps").locator("> li")
     expect(steps).to_have_count(len(run["steps"]))
     expect(page.get_by_test_id("steps")).to_contain_text("Export training data")
+    progress = run["steps"].get("train", {}).get("progress")
+    if progress:  # the stack's default trainer, gepa, reached its search (the seed may have too few examples)
+        search = page.get_by_test_id("gepa-search")
+        expect(search.get_by_test_id("stat-metric-calls")).to_contain_text(
+            f"{progress['metricCalls']} / {progress['budget']}"
+        )
+        expect(search.get_by_test_id("gepa-candidates").locator("tbody tr")).to_have_count(
+            progress["candidates"]["count"]
+        )
     shots(page, "retrain-run")
     open_page(page, stack, "retrain")
     expect(page.get_by_test_id("retrain-runs")).to_contain_text(run["reason"])
