@@ -96,10 +96,10 @@ function GepaSearch({ progress: p }) {
       </div>
       {chosen && (
         <details data-testid="gepa-diff">
-          <summary>
-            Chosen prompt v{chosen.promptVersion} against the incumbent (
-            <a href="#/prompts">Prompts</a> has the word-level diff)
-          </summary>
+          <summary>Chosen prompt v{chosen.promptVersion} against the incumbent</summary>
+          <p>
+            <a href="#/prompts">Prompts</a> shows it word by word, with its notes.
+          </p>
           <pre>{chosen.diff}</pre>
         </details>
       )}
