@@ -357,6 +357,23 @@ def test_a_gepa_budget_too_small_for_one_iteration_fails_the_run_with_the_reason
     assert view["candidateVersion"] is None
 
 
+def test_a_gepa_budget_spent_without_a_better_prompt_fails_the_run_with_its_search_on_record(flow, monkeypatch):
+    from replyloop.adapters.gepa_trainer import ReplyAdapter
+
+    assert admin("POST", "/api/versions/v1/activate").status == 200
+    # A reflection that proposes nothing better: every candidate drafts like the incumbent, none is kept.
+    monkeypatch.setattr(ReplyAdapter, "reflect", lambda self, prompt: "```\nBe brief.\n```")
+    view = run({"minNotUseful": 0, "trainer": "gepa", "maxMetricCalls": 40})
+    assert view["status"] == "failed", view
+    assert view["reason"].startswith("TrainingFailedError: GEPA: ")
+    assert "no candidate scored above the incumbent prompt" in view["reason"]
+    train = view["steps"]["train"]
+    assert train["outcome"] == "failed" and view["candidateVersion"] is None
+    progress = train["progress"]
+    assert progress["finished"] and progress["stoppedBy"] == "budget" and progress["bestCandidate"] == 0
+    assert progress["metricCalls"] <= 40 and progress["candidates"]["count"] == 1
+
+
 def test_gepa_loops_over_invocations_and_resumes_from_its_checkpoint_after_an_interruption(flow, monkeypatch):
     from replyloop.adapters.gepa_trainer import GepaTrainer, ReplyAdapter
     from replyloop.domain.errors import LlmUnavailableError

@@ -266,7 +266,7 @@ def test_a_budget_too_small_for_one_iteration_is_refused_with_the_reason(s3):
         trainer(registry, s3).start(context(registry, budget=5))
 
 
-def test_a_budget_spent_without_beating_the_incumbent_fails_the_training(s3):
+def test_a_budget_spent_without_beating_the_incumbent_fails_the_training_with_its_search(s3):
     registry = Registry()
     # The incumbent already holds every agent reply: no candidate can score above it.
     train_text = "\n".join(
@@ -274,6 +274,7 @@ def test_a_budget_spent_without_beating_the_incumbent_fails_the_training(s3):
         for c in TRAIN + VALIDATION
     )
     registry.prompts[0] = PromptVersion("reply", 1, f"Be helpful.\n{train_text}", NOW)
-    with pytest.raises(TrainerError, match="no candidate scored above the incumbent prompt"):
-        trainer(registry, s3).start(context(registry, budget=30))
-    assert len(registry.prompts) == 1
+    state = trainer(registry, s3).start(context(registry, budget=30))
+    assert state.status == "failed" and "no candidate scored above the incumbent prompt" in state.detail
+    assert state.progress["finished"] and state.progress["bestCandidate"] == 0  # the search stays on record
+    assert state.progress["metricCalls"] <= 30 and len(registry.prompts) == 1

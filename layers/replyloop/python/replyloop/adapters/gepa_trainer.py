@@ -517,10 +517,14 @@ class GepaTrainer:
                 progress=progress,
             )
         best = progress["bestCandidate"]
-        if best == 0:
-            raise TrainerError(
-                f"{summary}: no candidate scored above the incumbent prompt on the validation cases; "
-                "the budget is spent and the incumbent stays."
+        if best == 0:  # failed, with the search on record: the run ends with this reason
+            return TrainingState(
+                "failed",
+                model=seed.model,
+                prompt_version=seed.version,
+                detail=f"{summary}: no candidate scored above the incumbent prompt on the validation cases; "
+                "the budget is spent and the incumbent stays.",
+                progress=progress,
             )
         existing = self.registry.list_prompt_versions(seed.name)
         made = PromptVersion(

@@ -222,6 +222,8 @@ def train(deps: Deps, run_id: str) -> dict[str, Any]:
     state = _trainer(deps, run_id).start(_context(deps, run_id))
     deps.runs.save_data(run_id, "training", state.to_json())
     deps.runs.record_step(run_id, "train", state.status, state.to_json(), deps.now)
+    if state.status in ("failed", "cancelled"):  # recorded first: the step shows what the trainer did
+        raise TrainingFailedError(state.detail)
     return {"status": state.status, "polls": 0, "again": state.again}
 
 
