@@ -231,9 +231,10 @@ def train_gepa(model: Model, s3: object, arm: Arm, week: int, budget: int) -> tu
         state = trainer.start(context)
         while state.status == "running":
             state = trainer.poll(context, state)
-    except TrainerError as error:
-        progress = trainer.checkpoints.progress(run_id) or {}
-        return None, {**progress, "error": str(error)}
+    except TrainerError as error:  # e.g. a budget too small for the week's validation cases
+        return None, {"error": str(error)}
+    if state.status != "succeeded":  # the budget is spent and no candidate beat the arm's prompt
+        return None, dict(state.progress or {})
     made = registry.prompts[-1]
     return PromptVersion("reply", week + 1, made.text, NOW, made.improvement_notes, made.exemplars), dict(
         state.progress or {}
