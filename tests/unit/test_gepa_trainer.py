@@ -278,3 +278,27 @@ def test_a_budget_spent_without_beating_the_incumbent_fails_the_training_with_it
     assert state.status == "failed" and "no candidate scored above the incumbent prompt" in state.detail
     assert state.progress["finished"] and state.progress["bestCandidate"] == 0  # the search stays on record
     assert state.progress["metricCalls"] <= 30 and len(registry.prompts) == 1
+
+
+# -- names and options -------------------------------------------------------------------------------------
+
+
+def test_gepa_is_the_default_and_prompt_still_names_the_compile_trainer(monkeypatch):
+    from replyloop.domain.retrain import TrainerName
+    from replyloop.domain.runs import RetrainConfig
+    from replyloop.models.retrain import NewRetrainRun
+    from replyloop.services.retrain import RunOptions
+    from replyloop.settings import RetrainSettings
+
+    defaults = RetrainSettings()
+    assert defaults.trainer is TrainerName.GEPA and defaults.max_metric_calls == 200
+    assert RetrainSettings.model_validate({"RETRAIN_TRAINER": "prompt"}).trainer is TrainerName.COMPILE
+    config = RunOptions.model_validate({"trainer": "prompt", "maxMetricCalls": 40}).resolve(defaults)
+    assert config.trainer is TrainerName.COMPILE and config.max_metric_calls == 40
+    stored = {**config.to_json(), "trainer": "prompt"}  # a run stored before the rename
+    del stored["maxMetricCalls"]
+    assert RetrainConfig.from_json(stored).trainer is TrainerName.COMPILE
+    assert RetrainConfig.from_json(stored).max_metric_calls == 200
+    assert NewRetrainRun.model_validate({"trainer": "prompt"}).trainer == "prompt"
+    with pytest.raises(ValueError):
+        RunOptions.model_validate({"maxMetricCalls": 0})

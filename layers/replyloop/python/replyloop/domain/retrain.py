@@ -49,6 +49,7 @@ class PromotionPolicy(StrEnum):
 class TrainerName(StrEnum):
     GEPA = "gepa"  # reflective prompt evolution, measured on the validation split (domain/gepa.py)
     COMPILE = "compile"  # lessons and exemplars compiled into the prompt, no model calls (`compile_prompt`)
+    PROMPT = "compile"  # an alias of COMPILE (same value): code written for the old name keeps working
     OPENAI = "openai"
 
     @classmethod
