@@ -13,9 +13,10 @@ and the trainer's cost in LLM calls (gate evaluations, equal for both, are not c
 It runs in-process, not on the local stack: the retrain code is the product's own (the export's
 redaction and three-way split by message digest, `compile_prompt`, `GepaTrainer` with its checkpoint
 in moto's S3, the gate), with the offline model through the LLM port; drafting, verdicts and the
-explain worker's analysis are simulated with the same offline model. The local stack would add the
-HTTP gateway, DynamoDB and Step Functions round trips (about 3 minutes per gepa run on 2 cores in
-`tests/integration/test_retrain_flow.py`), not anything the curve measures.
+explain worker's analysis are simulated with the same offline model. On the local stack each week's
+traffic would go through the HTTP API and the learning workers (seeding 240 interactions takes about
+4 minutes on 2 cores in `tests/integration/test_retrain_flow.py`): minutes per week spent on the stack,
+not on anything the curve measures.
 
 OFFLINE NUMBERS SHOW THE PLUMBING, NOT MODEL QUALITY: the offline model drafts by copying the nearest
 example reply in its prompt and its judge scores word overlap. A real model's curve needs

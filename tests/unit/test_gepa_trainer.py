@@ -248,6 +248,17 @@ class FlakyLlm:
         return self.llm.structured(messages, **kwargs)
 
 
+def test_a_resumed_run_rescores_its_seed_from_the_memo_at_no_llm_cost(s3, monkeypatch):
+    registry = Registry()
+    monkeypatch.setattr(GepaTrainer, "iterations_per_invocation", 1)
+    first = trainer(registry, s3).start(context(registry, budget=40))
+    monkeypatch.setattr(GepaTrainer, "iterations_per_invocation", 0)  # resume, re-score the seed, stop
+    resumed = trainer(registry, s3).poll(context(registry, budget=40), first)
+    assert resumed.status == "running" and resumed.progress["resumedAt"] == [first.progress["metricCalls"]]
+    assert resumed.progress["llmCalls"] == first.progress["llmCalls"]  # GEPA's seed evaluation: all memoised
+    assert resumed.progress["metricCalls"] == first.progress["metricCalls"]
+
+
 def test_an_invocation_that_loses_the_model_mid_iteration_is_retried_from_the_last_checkpoint(s3):
     registry = Registry()
     with pytest.raises(LlmUnavailableError):
