@@ -29,14 +29,9 @@ import argparse
 import json
 import os
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "layers" / "replyloop" / "python"))  # the product as this checkout has it
 
 os.environ.update(
     {
