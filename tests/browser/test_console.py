@@ -613,3 +613,15 @@ def test_pages_pass_the_wcag_aa_checks_of_axe(page: Page, stack: Stack, path: st
     problems, checked = axe_check(page)
     assert problems == []
     assert "color-contrast" in checked  # axe really measured the page's text
+
+
+def test_versions_show_each_ones_endpoint_and_its_base_models_announced_shutdown(page: Page, stack: Stack) -> None:
+    versions = stack.api("/versions")["items"]
+    sign_in(page, stack, Role.ADMIN)
+    open_page(page, stack, "versions")
+    for version in versions:
+        row = page.locator(f"tr[data-version='{version['versionTag']}']")
+        expect(row).to_contain_text(version["endpoint"])
+        shown = version["baseModelShutdown"] or "none announced"
+        expect(row.get_by_test_id("shutdown")).to_have_text(shown)
+    assert any(v["baseModelShutdown"] for v in versions)  # the seeded gpt-4o-mini versions: 2027-01-14

@@ -154,6 +154,80 @@ def test_a_frontends_verdicts_train_once_a_reviewer_approves_and_unreviewed_ones
     assert "e2e-frontend (16)" in done.stdout  # the topic was selected, counting every source
 
 
+def test_an_erased_customer_is_gone_from_every_read_route_and_the_export_files(seeded_stack):
+    env, url = json.loads(seeded_stack["env"]), seeded_stack["url"]
+    agent = run_cli("dev", "token", "--role", "agent", "--user", "frontend-c", env=env).strip()
+    reviewer = run_cli("dev", "token", "--role", "reviewer", "--user", "rev-2", env=env).strip()
+    admin = run_cli("dev", "token", "--role", "admin", env=env).strip()
+
+    def log(n: int) -> str:
+        body = {
+            "message": f"ERASEME-{n}: my blender order {800000 + n} arrived broken, ticket {n}.",
+            "aiReply": "Please wait.",
+            "agentReply": f"Sorry! A new blender ships today for order {n}, no need to return the broken one.",
+            "feedback": "no",
+            "topic": "e2e-erasure",
+            "customerId": "customer-to-erase",
+        }
+        status, made = request(f"{url}/api/feedback-replay", "POST", body, agent)
+        assert status == 201, made
+        return made["interactionId"]
+
+    mine = [log(n) for n in range(10)]
+    _judged(url, reviewer, mine)
+    status, _ = request(f"{url}/api/training-examples/review", "POST", {"approve": mine}, reviewer)
+    assert status == 200
+    done = cli("retrain", "start", "--url", url, "--min-not-useful", "0", "--min-eval-cases", "5", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run_id = done.stdout.split()[2]
+    status, manifest = request(f"{url}/api/retrain-runs/{run_id}/manifest", token=admin)
+    assert status == 200
+    exported = {i for ids in manifest["provenance"].values() for i in ids}
+    assert set(mine) & exported  # the customer's corrections were in the training files
+    _, before = request(f"{url}/api/feedback/analytics?days=60", token=admin)
+    assert any(b"ERASEME" in body for body in export_objects(seeded_stack, run_id)[1].values())
+
+    status, erasure = request(f"{url}/api/customers/customer-to-erase", "DELETE", None, admin)
+    assert status == 202 and erasure["status"] == "done", erasure
+    assert erasure["interactions"] == len(mine) and erasure["exportObjects"] >= 2
+
+    for interaction_id in mine:
+        assert request(f"{url}/api/interactions/{interaction_id}", token=admin)[0] == 404
+    _, replay = request(f"{url}/api/feedback/replay?limit=100", token=admin)
+    assert not {row["interactionId"] for row in replay["items"]} & set(mine)
+    for review_status in ("approved", "pending"):
+        _, page = request(f"{url}/api/training-examples?status={review_status}&limit=50", token=reviewer)
+        assert not {item["interactionId"] for item in page["items"]} & set(mine)
+    _, after = request(f"{url}/api/feedback/analytics?days=60", token=admin)
+    assert (after["total"], after["notUsefulCount"]) == (before["total"], before["notUsefulCount"])
+    assert "ERASEME" not in json.dumps(after["topNegativeMessages"])
+    _, manifest = request(f"{url}/api/retrain-runs/{run_id}/manifest", token=admin)
+    assert not {i for ids in manifest["provenance"].values() for i in ids} & set(mine)
+    assert not {case["interactionId"] for case in manifest["heldOut"]["cases"]} & set(mine)
+    versions, bodies = export_objects(seeded_stack, run_id)
+    assert len({v["Key"] for v in versions}) == len(versions)  # no earlier version of a rewritten file left
+    for key, body in bodies.items():
+        assert b"ERASEME" not in body and not any(i.encode() in body for i in mine), key
+
+
+def export_objects(stack: dict[str, str], run_id: str) -> tuple[list[dict], dict[str, bytes]]:
+    """Every version of every object of the run's export, read straight from the AWS stand-in."""
+    import boto3
+
+    endpoint = stack["ready"].split("AWS endpoint ", 1)[1].split()[0]
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if "trainingbucket" in b["Name"].lower())
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=f"retrain/{run_id}/").get("Versions", [])
+    assert versions
+    bodies = {
+        f"{v['Key']}@{v['VersionId']}": s3.get_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])[
+            "Body"
+        ].read()
+        for v in versions
+    }
+    return versions, bodies
+
+
 def test_a_gepa_run_with_a_budget_of_40_ends_within_it_and_reports_its_search(seeded_stack):
     """Issue 15's check: POST /api/retrain-runs {"trainer": "gepa", "maxMetricCalls": 40} on a seeded stack."""
     env, url = json.loads(seeded_stack["env"]), seeded_stack["url"]

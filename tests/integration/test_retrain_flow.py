@@ -312,6 +312,82 @@ def test_an_approval_nobody_gives_expires(flow):
     assert active_tag() == "v1"
 
 
+def test_a_bedrock_customization_run_trains_on_bedrock_lines_and_is_registered_not_evaluated(flow, monkeypatch):
+    from moto.bedrock.models import bedrock_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    from replyloop.adapters.trainers import bedrock_job_name
+    from replyloop.domain.bedrock import validate_bedrock
+
+    monkeypatch.setenv("BEDROCK_CUSTOMIZATION_ROLE_ARN", "arn:aws:iam::123456789012:role/replyloop-customization")
+    monkeypatch.setenv("RETRAIN_BASE_MODEL", "amazon.nova-micro-v1:0:128k")
+    clear_all()  # the settings are read once per process
+    try:
+        options = {**FAST, "minNotUseful": 0, "trainer": "bedrock-customization", "maxPolls": 300}
+        started = admin("POST", "/api/retrain-runs", body=options)
+        assert started.status == 202, started.body
+        run_id = started.body["runId"]
+        running = wait_for(run_id, lambda view: view["steps"].get("train", {}).get("outcome") == "running")
+        assert running["status"] == "running"
+        # moto keeps a job InProgress for ever: it completes when Bedrock would, here when the test says so.
+        jobs = bedrock_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].model_customization_jobs
+        jobs[bedrock_job_name(run_id)].status = "Completed"
+        view = wait_for(run_id, lambda view: view["status"] != "running")
+    finally:
+        monkeypatch.undo()
+        clear_all()
+    assert view["status"] == "insufficient_evidence", view
+    assert view["reason"].startswith("The candidate's model arn:aws:bedrock:us-east-1:123456789012:custom-model/")
+    assert "needs Bedrock's Converse API" in view["reason"]
+    assert view["steps"]["export"]["format"] == "bedrock"
+    s3 = boto3.client("s3")
+    bucket, _, key = view["steps"]["export"]["files"]["train.jsonl"].removeprefix("s3://").partition("/")
+    lines = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()
+    assert lines and all(validate_bedrock(json.loads(line)) is None for line in lines)
+    version = next(
+        v for v in admin("GET", "/api/versions").body["items"] if v["versionTag"] == view["candidateVersion"]
+    )
+    assert version["trainer"] == "bedrock-customization" and version["status"] == "candidate"
+    assert version["model"].endswith(f":custom-model/{bedrock_job_name(run_id)}-{bedrock_job_name(run_id)}")
+    assert version["fineTuneId"].endswith(f":model-customization-job/{bedrock_job_name(run_id)}")
+
+
+def test_a_run_whose_format_its_trainer_cannot_read_is_refused_at_once(flow):
+    refused = admin("POST", "/api/retrain-runs", body={"trainer": "openai", "format": "bedrock"})
+    assert refused.status == 400
+    assert "The openai trainer trains on the openai format, not bedrock." in json.dumps(refused.body)
+
+
+def test_a_provider_that_refuses_new_fine_tuning_jobs_fails_the_run_with_the_reason_and_what_next(flow, monkeypatch):
+    from tests.fake_provider import fake_provider
+
+    refusal = {
+        "error": {
+            "message": "New fine-tuning jobs are no longer accepted (deprecated 2027-01-06).",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "fine_tuning_unavailable",
+        }
+    }
+    with fake_provider() as provider:
+        provider.refuse_jobs = (403, refusal)
+        monkeypatch.setenv("LLM_ENDPOINTS", json.dumps({"legacy": {"baseUrl": provider.url}}))
+        clear_all()
+        try:
+            view = run({"minNotUseful": 0, "trainer": "openai", "endpoint": "legacy"})
+        finally:
+            monkeypatch.undo()
+            clear_all()
+    assert view["status"] == "failed", view
+    assert view["reason"] == (
+        "TrainerError: The legacy endpoint no longer takes new fine-tuning jobs (deprecation): New fine-tuning "
+        "jobs are no longer accepted (deprecated 2027-01-06). Use trainer gepa or trainer compile or the openai "
+        "endpoint instead."
+    )
+    assert [r["path"] for r in provider.requests if r["method"] == "POST"][-1] == "/v1/fine_tuning/jobs"
+    assert view["candidateVersion"] is None
+
+
 # -- the gepa trainer ------------------------------------------------------------------------------------
 
 

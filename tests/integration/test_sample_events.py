@@ -42,4 +42,6 @@ def test_schedule_sample_event_runs_the_sweeper(stack):
     assert lambda_handler(event, FakeContext(function_name="OutboxSweeperFunction")) == {
         "sent": 0,
         "watch": "nothing to compare",  # one version has served: no promotion to watch
+        "erasuresFinished": 0,
+        "erasuresPending": 0,
     }

@@ -13,9 +13,9 @@ from replyloop.domain.stress_batch import BatchState
 from replyloop.local import offline_model
 from replyloop.local.offline_model import batches as offline_batches
 from replyloop.local.offline_model import chat as offline_chat
-from replyloop.local.offline_model.state import BATCHES, api_error
+from replyloop.local.offline_model.state import BATCHES, FILES, api_error
 from replyloop.services import stress_batch
-from replyloop.wiring import get_batches, get_llm_settings, get_registry, get_stress_log
+from replyloop.wiring import get_batches, get_llm_settings, get_redactor, get_registry, get_stress_log
 from tests.integration.test_assistant_api import admin, new_version
 from tests.integration.test_stress_api import EXEMPLAR_MESSAGE
 
@@ -223,6 +223,7 @@ def test_an_expired_batch_keeps_what_finished_and_counts_the_rest_as_failed(api)
         settings=get_llm_settings(),
         batches=ExpiringBatches(keep={"billing"}),
         now=datetime.now(UTC),
+        redactor=get_redactor(),
     )
     for _ in range(10):
         progress = stress_batch.poll(deps, run_id)
@@ -245,3 +246,21 @@ def test_a_cancelled_or_failed_drafts_batch_stops_the_run(api, status):
     assert done["stage"] == "failed"
     assert done["batchStatus"] == status
     assert ("cancelled" if status == "cancelled" else "failed") in done["reason"]
+
+
+def test_the_request_files_left_with_the_batch_provider_carry_no_personal_data(api):
+    message = "Hi, I'm Maria Lopez (maria.lopez@example.com, +44 20 7946 0958): I was charged twice."
+    queries = [{"caseId": "pii", "message": message, "referenceReply": "Maria, I refunded the duplicate charge."}]
+    run_id = start_batch(api, queries)
+    poll_until_done(api, run_id)
+    submitted = [
+        line
+        for ids in batches_of(run_id).values()
+        for batch_id in ids
+        for line in FILES[BATCHES[batch_id]["input_file_id"]]["content"].decode().splitlines()
+    ]
+    assert submitted and not [line for line in submitted if "maria" in line.lower() or "7946" in line]
+    assert any("[EMAIL]" in line for line in submitted)
+    # The results are logged against the stored query, unredacted, in the operational store.
+    cases = admin(api, "GET", f"/api/stress-tests/{run_id}").body["cases"]
+    assert [case["message"] for case in cases] == [message]

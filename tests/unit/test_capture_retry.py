@@ -136,6 +136,9 @@ class CountingLlm:
         self.calls += 1
         return [Completion("I refunded it.", [-0.01, -0.02], "gpt-4o-mini", 100, 20)]
 
+    def at(self, endpoint):
+        return self
+
 
 @pytest.mark.parametrize("conflicts", [0, 3, 100])
 def test_a_draft_calls_the_model_once_whatever_its_write_meets(pauses, conflicts):

@@ -39,6 +39,9 @@ class FakeApi:
     def post(self, path: str, body: Any) -> Any:
         return self._answer("POST", path, body)
 
+    def delete(self, path: str) -> Any:
+        return self._answer("DELETE", path, None)
+
     def posted(self, path: str) -> list[Any]:
         return [body for method, called, body in self.calls if method == "POST" and called == path]
 
@@ -317,3 +320,45 @@ def test_following_a_retrain_run_shows_each_step_outcome_once_until_it_ends():
     assert steps[0].at == "2026-11-20T10:00:01Z" and steps[1].at == ""
     assert (run.status, run.reason) == ("promoted", "won")
     assert slept == [1.0, 1.0]
+
+
+# Erasure
+
+
+def erasure(status: str, interactions: int) -> dict[str, Any]:
+    return {
+        "erasureId": "e" * 32,
+        "status": status,
+        "customerDigest": "d" * 32,
+        "requestedBy": "lead",
+        "requestedAt": "2026-12-06T10:00:00Z",
+        "finishedAt": None if status == "pending" else "2026-12-06T10:05:00Z",
+        "interactions": interactions,
+        "items": interactions * 5,
+        "stressCases": 0,
+        "exportObjects": 1,
+    }
+
+
+def test_an_erasure_left_pending_is_polled_until_done_and_the_customer_id_is_quoted_in_the_path():
+    from replyloop.operations.erasure import erase_customer
+
+    answers = iter([erasure("pending", 50), erasure("done", 80)])
+    api = FakeApi(
+        {
+            ("DELETE", "/api/customers/acme%2F42%20b"): erasure("pending", 25),
+            ("GET", "/api/erasures/" + "e" * 32): lambda _: next(answers),
+        }
+    )
+    seen: list[int] = []
+    done = erase_customer(
+        api, "acme/42 b", wait_seconds=60, progress=lambda e: seen.append(e.interactions), sleep=lambda _: None
+    )
+    assert (done.status, done.interactions) == ("done", 80) and seen == [25, 50]
+
+
+def test_an_erasure_still_pending_after_the_wait_is_returned_as_pending():
+    from replyloop.operations.erasure import erase_customer
+
+    api = FakeApi({("DELETE", "/api/customers/c1"): erasure("pending", 25)})
+    assert erase_customer(api, "c1", wait_seconds=0).status == "pending"

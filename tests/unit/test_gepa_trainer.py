@@ -247,6 +247,9 @@ class FlakyLlm:
     def structured(self, messages, **kwargs):
         return self.llm.structured(messages, **kwargs)
 
+    def at(self, endpoint):
+        return self
+
 
 def test_a_resumed_run_rescores_its_seed_from_the_memo_at_no_llm_cost(s3, monkeypatch):
     registry = Registry()

@@ -82,7 +82,7 @@ def test_a_function_that_drafts_must_name_a_way_to_reach_its_model(monkeypatch: 
 
 
 def test_the_sweeper_never_calls_the_model_and_needs_no_model_settings(monkeypatch: pytest.MonkeyPatch):
-    for name in ("TABLE_NAME", "EXPLAIN_QUEUE_URL", "CORRECT_QUEUE_URL"):
+    for name in ("TABLE_NAME", "EXPLAIN_QUEUE_URL", "CORRECT_QUEUE_URL", "TRAINING_BUCKET"):
         monkeypatch.setenv(name, f"the-{name.lower()}")
     monkeypatch.setenv("LLM_PROVIDER", "openai")
     clear_all()

@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from replyloop.adapters.llm import LlmSettings, LlmUnavailableError, OpenAILlm, structured_body
+from replyloop.adapters.redaction import redact
 from replyloop.domain.learning import judge_messages
 from replyloop.domain.prompts import Exemplar, PromptVersion, build_draft_messages
 from replyloop.domain.runs import StressRun
@@ -144,7 +145,7 @@ class FakeRegistry:
 
 
 def test_draft_lines_build_both_versions_prompts_as_the_live_path_does():
-    deps = BatchDeps(log=None, registry=FakeRegistry(), settings=LlmSettings(), batches=None, now=NOW)  # type: ignore[arg-type]
+    deps = BatchDeps(log=None, registry=FakeRegistry(), settings=LlmSettings(), batches=None, now=NOW, redactor=redact)  # type: ignore[arg-type]
     lines = [json.loads(line) for line in draft_lines(deps, RUN, [BatchQuery("q1", "I was charged twice")])]
     assert [line["custom_id"] for line in lines] == ["draft:baseline:q1", "draft:candidate:q1"]
     candidate = lines[1]["body"]
@@ -226,7 +227,7 @@ def test_a_run_in_live_mode_cannot_be_polled():
         def get_run(self, run_id):
             return StressRun(run_id, "v1", "v2", "manual", 0, "running", "live", "2026-11-23T00:00:00Z")
 
-    deps = BatchDeps(log=Log(), registry=None, settings=LlmSettings(), batches=None, now=NOW)  # type: ignore[arg-type]
+    deps = BatchDeps(log=Log(), registry=None, settings=LlmSettings(), batches=None, now=NOW, redactor=redact)  # type: ignore[arg-type]
     from replyloop.domain.errors import ConflictError
 
     with pytest.raises(ConflictError, match="live run"):

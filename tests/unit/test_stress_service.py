@@ -110,6 +110,9 @@ class ScoringLlm:
         scores = output(accuracy=level, completeness=level, tone=level, helpfulness=level, comments="ok")
         return scores, Completion("{}", None, model, 3, 2)
 
+    def at(self, endpoint):
+        return self
+
 
 def deps(log: FakeStressLog) -> stress.StressDeps:
     return stress.StressDeps(

@@ -86,6 +86,11 @@ function Compare({ versions }) {
   );
 }
 
+// A base model that shuts down within 60 days (or already has): the version stops drafting then.
+function shutdownSoon(day) {
+  return new Date(`${day}T00:00:00Z`).getTime() - Date.now() < 60 * 86400 * 1000;
+}
+
 export function Versions() {
   const { api } = useApp();
   const result = useApi((api) => api.get("/versions"), []);
@@ -129,6 +134,8 @@ export function Versions() {
                       <th scope="col">Version</th>
                       <th scope="col">Status</th>
                       <th scope="col">Model</th>
+                      <th scope="col">Endpoint</th>
+                      <th scope="col">Base model shutdown</th>
                       <th scope="col">Prompt</th>
                       <th scope="col">Trainer</th>
                       <th scope="col">Created</th>
@@ -146,6 +153,14 @@ export function Versions() {
                           <Badge value={v.status} />
                         </td>
                         <td>{v.model}</td>
+                        <td>{v.endpoint}</td>
+                        <td class="nowrap" data-testid="shutdown">
+                          {v.baseModelShutdown ? (
+                            <span class={shutdownSoon(v.baseModelShutdown) ? "state error" : undefined}>{v.baseModelShutdown}</span>
+                          ) : (
+                            "none announced"
+                          )}
+                        </td>
                         <td>
                           {v.promptName} v{v.promptVersion}
                         </td>
@@ -175,9 +190,12 @@ export function Versions() {
         onCancel={() => setPending(null)}
       >
         <p>
-          New drafts will use {pending?.versionTag} ({pending?.model}, prompt {pending?.promptName} v{pending?.promptVersion}). The
+          New drafts will use {pending?.versionTag} ({pending?.model} on the {pending?.endpoint} endpoint, prompt {pending?.promptName} v{pending?.promptVersion}). The
           version active now is frozen and can be rolled back to.
         </p>
+        {pending?.baseModelShutdown && (
+          <p>Its base model shuts down on {pending.baseModelShutdown}: it will stop drafting then.</p>
+        )}
       </Confirm>
     </section>
   );

@@ -61,3 +61,6 @@ class ApiClient:
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)

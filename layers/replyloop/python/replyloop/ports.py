@@ -6,7 +6,7 @@ boto3, botocore or openai. Fakes for tests implement the same protocols.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, TypeVar
@@ -24,9 +24,11 @@ from replyloop.domain.entities import (
     Verdict,
     WhyThisReply,
 )
+from replyloop.domain.erasure import Erased, Erasure
 from replyloop.domain.feedback import FeedbackChange
 from replyloop.domain.learning import Job
 from replyloop.domain.prompts import PromptVersion
+from replyloop.domain.quota import Spend
 from replyloop.domain.redaction import Redaction
 from replyloop.domain.retrain import RunStatus, TrainerName
 from replyloop.domain.runs import (
@@ -213,6 +215,11 @@ class Llm(Protocol):
         self, messages: list[dict[str, str]], *, model: str, output: type[Output], temperature: float = 0.0
     ) -> tuple[Output, Completion]: ...
 
+    def at(self, endpoint: str) -> Llm:
+        """The same kind of client for the named endpoint (an assistant version's), within the same deadline;
+        an endpoint that is not configured is an `LlmUnavailableError` naming it."""
+        ...
+
 
 class BatchApi(Protocol):
     """The OpenAI Batch API: request files in, result files out."""
@@ -324,7 +331,9 @@ class Trainer(Protocol):
 
 
 class Trainers(Protocol):
-    def __call__(self, name: TrainerName, method: FineTuneMethod) -> Trainer: ...
+    def __call__(self, name: TrainerName, method: FineTuneMethod, *, endpoint: str = "openai") -> Trainer:
+        """The run's trainer; a fine-tuning one trains on the named endpoint."""
+        ...
 
 
 class FailedSource(Protocol):
@@ -352,6 +361,43 @@ class OutputsFor(Protocol):
     """Where a run's export writes its files."""
 
     def __call__(self, run_id: str) -> Outputs: ...
+
+
+class CustomerData(Protocol):
+    """One customer's stored data, found through the `customer` index, and the erasure records."""
+
+    def interactions_of(self, customer_id: str) -> list[str]:
+        """The ids of the customer's interactions that still exist (keys only: ~10,000 a page)."""
+        ...
+
+    def erase_interaction(self, interaction_id: str) -> int:
+        """Delete every item of the interaction (its own item last, so a retry still finds it); the count."""
+        ...
+
+    def erase_stress_cases(self, interaction_ids: Collection[str]) -> int:
+        """Delete every stress-test case and queued query made from these interactions; the count."""
+        ...
+
+    def save_erasure(self, erasure: Erasure) -> None: ...
+
+    def get_erasure(self, erasure_id: str) -> Erasure | None: ...
+
+    def pending_erasures(self, limit: int) -> list[Erasure]: ...
+
+
+class ExportFiles(Protocol):
+    """The export objects of every retrain run (training bucket)."""
+
+    def erase_lines(self, interaction_ids: Collection[str]) -> Erased:
+        """Rewrite each export object that holds a line of these interactions without it (the manifests'
+        provenance says which), leaving no earlier version behind; `export_objects` counts the rewritten."""
+        ...
+
+
+class Quotas(Protocol):
+    def spend(self, principal: str, spend: Spend, now: datetime) -> None:
+        """Charge `principal` what `spend` can cost; `QuotaExceededError` (nothing charged) past the limit."""
+        ...
 
 
 class Clock(Protocol):

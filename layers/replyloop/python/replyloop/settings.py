@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Literal, Self, TypeVar
+from datetime import date
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from replyloop.caches import register
+from replyloop.domain.endpoints import (
+    BEDROCK_ENDPOINT,
+    DEFAULT_ENDPOINT,
+    ENDPOINT_NAME,
+    Endpoint,
+    bedrock_base_url,
+)
 from replyloop.domain.retrain import PromotionPolicy, TrainerName
 from replyloop.domain.runs import DEFAULT_MAX_METRIC_CALLS
 
@@ -25,6 +33,12 @@ DEFAULT_PRICES = {  # USD per million tokens: [input, output]
     "gpt-4o": [2.50, 10.00],
     "replyloop-offline": [0.0, 0.0],
 }
+
+
+# Base models' announced shutdowns (a fine-tune stops with its base): OpenAI's models API reports none, so
+# they are a table here, overridable with LLM_MODEL_SHUTDOWNS. Source: OpenAI's deprecations page as issue 15
+# quotes it (notice of 2026-05-07: gpt-4o and gpt-4.1 snapshots and their fine-tunes retire on 2027-01-14).
+DEFAULT_MODEL_SHUTDOWNS = {"gpt-4o": "2027-01-14", "gpt-4.1": "2027-01-14"}
 
 
 class SettingsError(Exception):
@@ -40,6 +54,8 @@ class EnvModel(BaseModel):
 
 class TableSettings(EnvModel):
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    # Days an interaction and everything stored about it are kept (DynamoDB's TTL deletes them); 0 keeps them.
+    retention_days: int = Field(alias="RETENTION_DAYS", default=0, ge=0)
 
 
 class QueueSettings(EnvModel):
@@ -49,6 +65,8 @@ class QueueSettings(EnvModel):
 
 class HttpSettings(EnvModel):
     max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=65_536, gt=0)
+    # Estimated model calls one user may cause per clock hour (domain/quota.py); 0 turns the quota off.
+    llm_calls_per_user_hour: int = Field(alias="LLM_CALLS_PER_USER_HOUR", default=1000, ge=0)
 
 
 class IdempotencySettings(EnvModel):
@@ -98,6 +116,51 @@ class LlmSettings(EnvModel):
     deadline_margin_seconds: float = Field(default=2.0, ge=0, alias="LLM_DEADLINE_MARGIN_SECONDS")
     min_attempt_seconds: float = Field(default=3.0, gt=0, alias="LLM_MIN_ATTEMPT_SECONDS")
     prices_json: str | None = Field(default=None, alias="LLM_PRICES")
+    # Named OpenAI-compatible endpoints besides `openai` (the settings above), as JSON:
+    # {"bedrock": {"keyParameter": "/replyloop/bedrock-key"}, "lab": {"baseUrl": "https://..", "keyParameter": ..}}
+    # `bedrock` without a baseUrl is Bedrock's OpenAI-compatible endpoint in `region` (default AWS_REGION).
+    endpoints_json: str | None = Field(default=None, alias="LLM_ENDPOINTS")
+    model_shutdowns_json: str | None = Field(default=None, alias="LLM_MODEL_SHUTDOWNS")  # {"family": "YYYY-MM-DD"}
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+
+    @model_validator(mode="after")
+    def _endpoints_parse(self) -> Self:
+        """A malformed LLM_ENDPOINTS or LLM_MODEL_SHUTDOWNS stops the function at cold start, by name."""
+        _ = self.endpoints, self.model_shutdowns
+        return self
+
+    @property
+    def endpoints(self) -> dict[str, Endpoint]:
+        """Every configured endpoint by name; `openai` is always one."""
+        found = {
+            DEFAULT_ENDPOINT: Endpoint(DEFAULT_ENDPOINT, self.base_url, self.api_key_parameter, bool(self.base_url))
+        }
+        try:
+            named: dict[str, Any] = json.loads(self.endpoints_json) if self.endpoints_json else {}
+        except ValueError as error:
+            raise ValueError(f"LLM_ENDPOINTS is not JSON: {error}") from error
+        if not isinstance(named, dict):
+            raise ValueError("LLM_ENDPOINTS must be a JSON object of name -> {baseUrl, keyParameter, region}")
+        for name, spec in named.items():
+            if not ENDPOINT_NAME.match(name) or name == DEFAULT_ENDPOINT or not isinstance(spec, dict):
+                raise ValueError(f"LLM_ENDPOINTS: {name!r} is not a new endpoint name with an object of settings")
+            url = spec.get("baseUrl")
+            if not url and name == BEDROCK_ENDPOINT:
+                derived = bedrock_base_url(str(spec.get("region") or self.aws_region))
+            elif url:
+                derived = str(url)
+            else:
+                raise ValueError(f"LLM_ENDPOINTS: {name!r} needs a baseUrl")
+            found[name] = Endpoint(name, derived, spec.get("keyParameter") or None, bool(url))
+        return found
+
+    @property
+    def model_shutdowns(self) -> dict[str, date]:
+        table = {
+            **DEFAULT_MODEL_SHUTDOWNS,
+            **(json.loads(self.model_shutdowns_json) if self.model_shutdowns_json else {}),
+        }
+        return {str(family): date.fromisoformat(str(day)) for family, day in table.items()}
 
     @property
     def prices(self) -> dict[str, list[float]]:
@@ -115,8 +178,11 @@ class RetrainSettings(EnvModel):
 
     trainer: TrainerName = Field(default=TrainerName.GEPA, alias="RETRAIN_TRAINER")
     max_metric_calls: int = Field(default=DEFAULT_MAX_METRIC_CALLS, ge=1, le=100_000, alias="RETRAIN_MAX_METRIC_CALLS")
-    fine_tune_method: Literal["sft", "dpo"] = Field(default="sft", alias="RETRAIN_FINE_TUNE_METHOD")
+    fine_tune_method: Literal["sft", "dpo", "reinforcement"] = Field(default="sft", alias="RETRAIN_FINE_TUNE_METHOD")
     base_model: str | None = Field(default=None, alias="RETRAIN_BASE_MODEL")
+    fine_tune_endpoint: str = Field(default="openai", alias="RETRAIN_ENDPOINT")  # where the openai trainer fine-tunes
+    # The bedrock-customization trainer: the role Bedrock assumes to read the training bucket and write its output.
+    bedrock_role_arn: str | None = Field(default=None, alias="BEDROCK_CUSTOMIZATION_ROLE_ARN")
     lookback_days: int = Field(default=30, ge=1, le=366, alias="RETRAIN_LOOKBACK_DAYS")
     min_not_useful: int = Field(default=5, ge=0, alias="RETRAIN_MIN_NOT_USEFUL")
     validation_share: float = Field(default=0.2, ge=0, lt=1, alias="RETRAIN_VALIDATION_SHARE")
@@ -168,8 +234,8 @@ class WorkerSettings(TableSettings, QueueSettings, IdempotencySettings, DeadLett
     """The explain and correct workers."""
 
 
-class SweeperSettings(TableSettings, QueueSettings, PromotionWatchSettings):
-    """The sweeper: the outbox, and the watch over the active version after a promotion."""
+class SweeperSettings(TableSettings, QueueSettings, TrainingBucketSettings, PromotionWatchSettings):
+    """The sweeper: the outbox, pending erasures (export objects too), the watch after a promotion."""
 
 
 class RetrainFunctionSettings(TableSettings, TrainingBucketSettings, DraftingSettings, RetrainSettings):

@@ -8,13 +8,15 @@ inside its factory: a function's cold start pays only for what its requests use.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from replyloop.caches import cached
+from replyloop.domain.errors import LlmUnavailableError
 from replyloop.domain.learning import Step
 from replyloop.domain.retrain import TrainerName
-from replyloop.domain.runs import FineTuneMethod
+from replyloop.domain.runs import FineTuneMethod, TrainerError
 from replyloop.ports import BatchApi, Llm, Outputs, Redactor, Trainer
 from replyloop.settings import (
     DeadLetterSettings,
@@ -28,16 +30,19 @@ from replyloop.settings import (
 )
 
 if TYPE_CHECKING:
+    from replyloop.adapters.customers import DynamoCustomerData
     from replyloop.adapters.dead_letters import SqsDeadLetters
     from replyloop.adapters.dynamodb import DynamoStore
     from replyloop.adapters.executions import StepFunctionsExecutions
     from replyloop.adapters.learning_store import DynamoJobFailures, DynamoLearningStore
-    from replyloop.adapters.llm import OpenAILlm
+    from replyloop.adapters.llm import LlmEndpoints, OpenAILlm
     from replyloop.adapters.queue import SqsJobQueue
+    from replyloop.adapters.quotas import DynamoQuotas
     from replyloop.adapters.registry import DynamoRegistry
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
     from replyloop.adapters.stress_log import DynamoStressLog
     from replyloop.adapters.training_reviews import DynamoTrainingReviews
+    from replyloop.services.erasure import ErasureDeps
 
 
 def utc_now() -> datetime:
@@ -59,54 +64,84 @@ def get_retrain_settings() -> RetrainSettings:
 # -- DynamoDB ---------------------------------------------------------------------------------------
 
 
+def _table() -> dict[str, Any]:
+    settings = load(TableSettings)
+    return {"table_name": settings.table_name, "retention_days": settings.retention_days}
+
+
 @cached
 def get_store() -> DynamoStore:
     """The store for this process, built on first use (never at import time)."""
     from replyloop.adapters.dynamodb import DynamoStore
 
-    return DynamoStore(load(TableSettings).table_name)
+    return DynamoStore(**_table())
 
 
 @cached
 def get_learning_store() -> DynamoLearningStore:
     from replyloop.adapters.learning_store import DynamoLearningStore
 
-    return DynamoLearningStore(load(TableSettings).table_name)
+    return DynamoLearningStore(**_table())
 
 
 @cached
 def get_job_failures() -> DynamoJobFailures:
     from replyloop.adapters.learning_store import DynamoJobFailures
 
-    return DynamoJobFailures(load(TableSettings).table_name)
+    return DynamoJobFailures(**_table())
 
 
 @cached
 def get_registry() -> DynamoRegistry:
     from replyloop.adapters.registry import DynamoRegistry
 
-    return DynamoRegistry(load(TableSettings).table_name)
+    return DynamoRegistry(**_table())
 
 
 @cached
 def get_stress_log() -> DynamoStressLog:
     from replyloop.adapters.stress_log import DynamoStressLog
 
-    return DynamoStressLog(load(TableSettings).table_name)
+    return DynamoStressLog(**_table())
 
 
 @cached
 def get_retrain_runs() -> DynamoRetrainRuns:
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
 
-    return DynamoRetrainRuns(load(TableSettings).table_name)
+    return DynamoRetrainRuns(**_table())
 
 
 @cached
 def get_training_reviews() -> DynamoTrainingReviews:
     from replyloop.adapters.training_reviews import DynamoTrainingReviews
 
-    return DynamoTrainingReviews(load(TableSettings).table_name)
+    return DynamoTrainingReviews(**_table())
+
+
+@cached
+def get_customer_data() -> DynamoCustomerData:
+    from replyloop.adapters.customers import DynamoCustomerData
+
+    return DynamoCustomerData(**_table())
+
+
+@cached
+def get_quotas() -> DynamoQuotas:
+    from replyloop.adapters.quotas import DynamoQuotas
+    from replyloop.domain.quota import QuotaPolicy
+    from replyloop.settings import HttpSettings
+
+    return DynamoQuotas(**_table(), policy=QuotaPolicy(load(HttpSettings).llm_calls_per_user_hour))
+
+
+def erasure_deps(seconds_left: Callable[[], float]) -> ErasureDeps:
+    """What an erasure pass needs: the table, the export objects, the clock and the invocation's time left."""
+    from replyloop.adapters.training_files import S3ExportFiles
+    from replyloop.services.erasure import ErasureDeps
+
+    exports = S3ExportFiles(_s3(), load(TrainingBucketSettings).training_bucket)
+    return ErasureDeps(get_customer_data(), exports, utc_now, seconds_left)
 
 
 # -- SQS, Step Functions, S3 ------------------------------------------------------------------------
@@ -163,10 +198,18 @@ def outputs_for(run_id: str) -> Outputs:
 
 
 @cached
+def get_llm_endpoints() -> LlmEndpoints:
+    """Every named endpoint's client, each built on first use."""
+    from replyloop.adapters.llm import build_endpoints
+
+    return build_endpoints(get_llm_settings())
+
+
+@cached
 def get_openai_llm() -> OpenAILlm:
     from replyloop.adapters.llm import build_llm
 
-    return build_llm(get_llm_settings())
+    return build_llm(get_llm_settings(), get_llm_endpoints())
 
 
 def get_llm() -> Llm:
@@ -181,14 +224,16 @@ def get_batches() -> BatchApi:
 
 
 def get_redactor() -> Redactor:
-    """Personal-data redaction (imported on first use: the api function never needs it)."""
+    """Personal-data redaction, imported on first use: the retrain export, and the api's batch stress tests
+    (the request files they leave with the provider); no other request pays for it."""
     from replyloop.adapters.redaction import redact
 
     return redact
 
 
-def trainer_for(name: TrainerName, method: FineTuneMethod) -> Trainer:
-    """The retrain run's trainer (the `Trainers` port): GEPA, a compiled prompt, or an OpenAI fine-tuning job."""
+def trainer_for(name: TrainerName, method: FineTuneMethod, *, endpoint: str = "openai") -> Trainer:
+    """The retrain run's trainer (the `Trainers` port): GEPA, a compiled prompt, a fine-tuning job on the
+    named endpoint, or a Bedrock model customization job."""
     from replyloop.adapters.trainers import OpenAITrainer, PromptTrainer
 
     if name is TrainerName.GEPA:
@@ -196,7 +241,40 @@ def trainer_for(name: TrainerName, method: FineTuneMethod) -> Trainer:
 
         bucket = load(TrainingBucketSettings).training_bucket
         return GepaTrainer(get_registry(), get_llm(), get_llm_settings(), _s3(), bucket)
+    if name is TrainerName.BEDROCK_CUSTOMIZATION:
+        return _bedrock_trainer()
     if name is TrainerName.OPENAI:
-        base_model = get_retrain_settings().base_model
-        return OpenAITrainer(get_openai_llm().client, _s3(), method=method, base_model=base_model)
+        endpoints = get_llm_endpoints()
+        try:
+            client = endpoints.llm(endpoint).client
+        except LlmUnavailableError as error:
+            raise TrainerError(str(error)) from error
+        return OpenAITrainer(
+            client,
+            _s3(),
+            method=method,
+            base_model=get_retrain_settings().base_model,
+            endpoint=endpoint,
+            endpoints=endpoints.names,
+            judge_model=get_llm_settings().draft_model,
+        )
     return PromptTrainer(get_registry())
+
+
+@cached
+def _bedrock() -> Any:
+    import boto3
+
+    return boto3.client("bedrock")
+
+
+def _bedrock_trainer() -> Trainer:
+    from replyloop.adapters.trainers import BedrockCustomizationTrainer
+
+    settings = get_retrain_settings()
+    return BedrockCustomizationTrainer(
+        _bedrock(),
+        role_arn=settings.bedrock_role_arn,
+        base_model=settings.base_model,
+        output_uri=f"s3://{load(TrainingBucketSettings).training_bucket}/retrain",
+    )

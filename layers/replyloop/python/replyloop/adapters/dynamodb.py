@@ -28,6 +28,7 @@ from replyloop.adapters.items import (
     verdict_item,
 )
 from replyloop.adapters.keys import (
+    INTERACTION_PREFIX,
     VERDICT_SK_PREFIX,
     counter_shard,
     day_of_sk,
@@ -213,6 +214,7 @@ class DynamoStore(DynamoTable):
                 items.append(self._counter_update(version, sk, interaction.day, counters))
         if not items:
             return
+        self._expire(items, interaction.created_at, prefixes=(INTERACTION_PREFIX,))
         try:
             self._transact(items)
         except ConditionFailed as error:

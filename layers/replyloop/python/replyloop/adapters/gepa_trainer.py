@@ -150,11 +150,13 @@ class ReplyAdapter:
         prompt_name: str,
         exemplars: Sequence[Exemplar],
         draft_model: str,
+        draft_endpoint: str = "openai",
         memo: dict[str, dict[str, Any]] | None = None,
         usage: Usage | None = None,
     ) -> None:
         self.llm, self.settings = llm, settings
         self.prompt_name, self.exemplars, self.draft_model = prompt_name, tuple(exemplars), draft_model
+        self.draft_endpoint = draft_endpoint
         self.memo: dict[str, dict[str, Any]] = memo if memo is not None else {}
         self.usage = usage or Usage()
         self.failure: LlmUnavailableError | None = None
@@ -167,7 +169,8 @@ class ReplyAdapter:
             self.usage.cost_usd += self.settings.cost_usd(model, prompt_tokens, completion_tokens)
 
     def score(self, text: str, case: FeedbackCase) -> dict[str, Any]:
-        """Draft with `text` as the prompt, judge against the preferred reply (memoised per text and case)."""
+        """Draft with `text` as the prompt on the version's endpoint, judge on the default endpoint against the
+        preferred reply, as the gate's evaluation does (memoised per text and case)."""
         key = hashlib.sha256(f"{text}\x00{case.interaction_id}".encode()).hexdigest()[:32]
         known = self.memo.get(key)
         if known is not None:
@@ -176,7 +179,7 @@ class ReplyAdapter:
 
         prompt = PromptVersion(self.prompt_name, 0, text, EPOCH, exemplars=self.exemplars)
         try:
-            (draft,) = self.llm.complete(
+            (draft,) = self.llm.at(self.draft_endpoint).complete(
                 build_draft_messages(prompt, case.message),
                 model=self.draft_model,
                 temperature=0.0,
@@ -317,9 +320,11 @@ class _Seed:
     text: str
     model: str
     exemplars: tuple[Exemplar, ...]
+    endpoint: str = "openai"  # where the version's model is served (its drafts are made there)
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "endpoint": self.endpoint,
             "name": self.name,
             "version": self.version,
             "text": self.text,
@@ -330,7 +335,14 @@ class _Seed:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> _Seed:
         exemplars = tuple(Exemplar(str(e["message"]), str(e["reply"])) for e in data["exemplars"])
-        return cls(str(data["name"]), int(data["version"]), str(data["text"]), str(data["model"]), exemplars)
+        return cls(
+            str(data["name"]),
+            int(data["version"]),
+            str(data["text"]),
+            str(data["model"]),
+            exemplars,
+            str(data.get("endpoint") or "openai"),
+        )
 
 
 class GepaTrainer:
@@ -386,7 +398,8 @@ class GepaTrainer:
             before = json.loads((run_dir / PROGRESS_FILE).read_text()) if (run_dir / PROGRESS_FILE).exists() else {}
         else:
             prompt = context.active_prompt
-            seed = _Seed(prompt.name, prompt.version, prompt.text, context.active.model, prompt.exemplars)
+            active = context.active
+            seed = _Seed(prompt.name, prompt.version, prompt.text, active.model, prompt.exemplars, active.endpoint)
             (run_dir / SEED_FILE).write_text(json.dumps(seed.to_json()))
             memo, before = {}, {}
 
@@ -414,6 +427,7 @@ class GepaTrainer:
             prompt_name=seed.name,
             exemplars=seed.exemplars,
             draft_model=seed.model,
+            draft_endpoint=seed.endpoint,
             memo=memo,
             usage=usage,
         )
@@ -549,6 +563,7 @@ class GepaTrainer:
         return TrainingState(
             "succeeded",
             model=seed.model,
+            endpoint=seed.endpoint,
             prompt_version=made.version,
             detail=f"{summary}; prompt {made.name} v{made.version} is candidate {best}.",
             progress=progress,

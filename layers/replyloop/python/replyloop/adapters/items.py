@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from replyloop.adapters.keys import format_timestamp, interaction_pk, parse_timestamp, verdict_sk
+from replyloop.adapters.keys import customer_key, format_timestamp, interaction_pk, parse_timestamp, verdict_sk
 from replyloop.domain.entities import Feedback, Interaction, Source, Verdict
 from replyloop.domain.errors import InvalidRequestError
 from replyloop.domain.learning import Job, Step
@@ -66,6 +66,9 @@ def interaction_item(interaction: Interaction) -> dict[str, Any]:
             "createdBy": interaction.created_by,
             "confidence": None if interaction.confidence is None else Decimal(str(interaction.confidence)),
             "conversationId": interaction.conversation_id,
+            "customerId": interaction.customer_id,
+            # The sparse `customer` index: every interaction of one customer, for erasure.
+            "customerKey": customer_key(interaction.customer_id) if interaction.customer_id else None,
             "topic": interaction.topic,
             "source": interaction.source.value,
             "externalVersion": interaction.external_version,
@@ -101,6 +104,7 @@ def interaction_from_item(item: Mapping[str, Any]) -> Interaction:
         created_by=str(item.get("createdBy", "unknown")),
         confidence=None if confidence is None else float(confidence),
         conversation_id=item.get("conversationId"),
+        customer_id=item.get("customerId"),
         topic=item.get("topic"),
         source=_source_of(item),
         external_version=item.get("externalVersion"),

@@ -9,7 +9,9 @@ from replyloop.domain.clock import format_timestamp, parse_timestamp
 
 __all__ = [
     "COUNTER_SHARDS",
+    "INTERACTION_PREFIX",
     "counter_shard",
+    "customer_key",
     "day_of_sk",
     "day_range_sks",
     "day_sk",
@@ -26,8 +28,16 @@ __all__ = [
 COUNTER_SHARDS = 16
 
 
+INTERACTION_PREFIX = "INTERACTION#"
+
+
 def interaction_pk(interaction_id: str) -> str:
-    return f"INTERACTION#{interaction_id}"
+    return f"{INTERACTION_PREFIX}{interaction_id}"
+
+
+def customer_key(customer_id: str) -> str:
+    """The `customer` index's partition: every interaction recorded with this customer id."""
+    return f"CUSTOMER#{customer_id}"
 
 
 VERDICT_SK_PREFIX = "VERDICT#"

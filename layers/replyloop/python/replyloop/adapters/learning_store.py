@@ -10,7 +10,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 
 from replyloop.adapters.dynamodb import DynamoStore
-from replyloop.adapters.keys import day_sk, format_timestamp
+from replyloop.adapters.keys import INTERACTION_PREFIX, day_sk, format_timestamp
 from replyloop.adapters.learning_items import (
     LEADERBOARD,
     categories_of,
@@ -90,25 +90,28 @@ class DynamoLearningStore(DynamoStore):
                 }
                 for pk, sk in keys
             ]
+        self._expire(items, interaction.created_at, prefixes=(INTERACTION_PREFIX,))
         return self._transact_once(items)
 
     def save_why(self, why: WhyThisReply) -> None:
-        self._call(self._table.put_item, Item=why_item(why))
+        item = why_item(why)
+        self._expire([item], why.created_at, prefixes=(INTERACTION_PREFIX,))
+        self._call(self._table.put_item, Item=item)
 
     def save_improvement(self, interaction: Interaction, improvement: Improvement) -> bool:
         """Store it; False when this revision (or a later one) is already there."""
-        return self._transact_once(
-            [
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": improvement_item(interaction, improvement),
-                        "ConditionExpression": "attribute_not_exists(pk) OR revision < :revision",
-                        "ExpressionAttributeValues": {":revision": improvement.revision},
-                    }
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": improvement_item(interaction, improvement),
+                    "ConditionExpression": "attribute_not_exists(pk) OR revision < :revision",
+                    "ExpressionAttributeValues": {":revision": improvement.revision},
                 }
-            ]
-        )
+            }
+        ]
+        self._expire(items, interaction.created_at, prefixes=(INTERACTION_PREFIX,))
+        return self._transact_once(items)
 
     def _transact_once(self, items: list[dict[str, Any]]) -> bool:
         """Write `items`; False when the first item's condition failed (this revision is already there)."""

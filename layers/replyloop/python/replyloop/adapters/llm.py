@@ -8,6 +8,11 @@ Who drafts is one setting, `LLM_PROVIDER`:
 - `offline`: the built-in offline model (`replyloop.local.offline_model`), in-process, or at
   `OPENAI_BASE_URL` when the local stack serves it on loopback. Everything it writes says
   `replyloop-offline`.
+Named endpoints (`LLM_ENDPOINTS`, `domain/endpoints.py`): `openai` is the client above; each other name
+(`bedrock`, or any base URL) gets its own `openai.OpenAI` client, built on first use, with its key from
+its own SSM SecureString (`keyParameter`). `llm.at(name)` is the client for an assistant version's
+endpoint. With `LLM_PROVIDER=offline`, every endpoint whose base URL was not configured explicitly is the
+offline model too, so a local stack with endpoints configured still drafts offline.
 Retries (429, 5xx, timeouts) are the SDK's. Within an invocation (`within(deadline)`), each call's
 per-attempt timeout and retry count are fitted into the time the invocation has left
 (`domain.deadline.fit_call`) and handed to the SDK per request (`client.with_options`); when not even
@@ -20,12 +25,14 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from replyloop.domain.deadline import Deadline, fit_call
+from replyloop.domain.endpoints import DEFAULT_ENDPOINT, Endpoint
 from replyloop.domain.errors import LlmRefusedError, LlmUnavailableError
 from replyloop.domain.prompts import chat_body
 from replyloop.ports import Completion, Output
@@ -55,13 +62,34 @@ class OpenAILlm:
     """Chat completions through the openai SDK (any OpenAI-compatible server)."""
 
     def __init__(
-        self, client: openai.OpenAI, description: str, *, min_attempt_seconds: float = DEFAULT_MIN_ATTEMPT_SECONDS
+        self,
+        client: openai.OpenAI,
+        description: str,
+        *,
+        min_attempt_seconds: float = DEFAULT_MIN_ATTEMPT_SECONDS,
+        endpoint: str = DEFAULT_ENDPOINT,
+        endpoints: LlmEndpoints | None = None,
     ) -> None:
         self._client = client
         self._description = description
         self._no_logprobs: set[str] = set()
         self._min_attempt_seconds = min_attempt_seconds
         self._deadline: Deadline | None = None
+        self._endpoint = endpoint
+        self._endpoints = endpoints
+
+    @property
+    def endpoint(self) -> str:
+        return self._endpoint
+
+    def at(self, endpoint: str) -> OpenAILlm:
+        """The client of the named endpoint, bound to the same deadline as this one."""
+        if endpoint == self._endpoint or self._endpoints is None:
+            if endpoint != self._endpoint:
+                raise LlmUnavailableError(f"No endpoint {endpoint!r} is configured (LLM_ENDPOINTS).")
+            return self
+        other = self._endpoints.llm(endpoint)
+        return other.within(self._deadline) if self._deadline is not None else other
 
     def within(self, deadline: Deadline) -> OpenAILlm:
         """This client for one invocation: every call made through it fits in what `deadline` has left."""
@@ -221,21 +249,26 @@ def _call(operation: Callable[..., Any], **arguments: Any) -> Any:
         raise LlmUnavailableError("The model rejected the configured API key.") from error
 
 
+def _parameter_value(setting: str, name: str) -> str:
+    """An API key from an SSM SecureString (Powertools parameters, cached 5 minutes); never a fallback."""
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        value = parameters.get_parameter(name, decrypt=True, max_age=300)
+    except parameters.exceptions.GetParameterError as error:
+        raise LlmConfigurationError(f"{setting} {name!r} could not be read: {error}") from error
+    if not isinstance(value, str) or not value.strip():
+        raise LlmConfigurationError(f"{setting} {name!r} holds no key")
+    return value.strip()
+
+
 def _api_key(settings: LlmSettings) -> str:
     """The configured key; a named key parameter must resolve to one (no fallback to another model)."""
     if settings.api_key:
         return settings.api_key
     name = settings.api_key_parameter
     if name:
-        from aws_lambda_powertools.utilities import parameters
-
-        try:
-            value = parameters.get_parameter(name, decrypt=True, max_age=300)
-        except parameters.exceptions.GetParameterError as error:
-            raise LlmConfigurationError(f"OPENAI_API_KEY_PARAMETER {name!r} could not be read: {error}") from error
-        if not isinstance(value, str) or not value.strip():
-            raise LlmConfigurationError(f"OPENAI_API_KEY_PARAMETER {name!r} holds no key")
-        return value.strip()
+        return _parameter_value("OPENAI_API_KEY_PARAMETER", name)
     if settings.base_url:
         return "not-needed"  # a compatible server that asks for no key (a local one)
     raise LlmConfigurationError(
@@ -244,35 +277,78 @@ def _api_key(settings: LlmSettings) -> str:
     )
 
 
-def build_llm(settings: LlmSettings) -> OpenAILlm:
-    """The client `settings` name: the offline model only when `LLM_PROVIDER=offline` says so."""
-    import openai
+class LlmEndpoints:
+    """One client per named endpoint, built on first use and kept (thread-safe: the Map state runs four at once)."""
 
-    if settings.provider == OFFLINE:
-        llm = _offline_llm(settings)
-    else:
+    def __init__(self, settings: LlmSettings) -> None:
+        self._settings = settings
+        self._built: dict[str, OpenAILlm] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._settings.endpoints)
+
+    def llm(self, name: str) -> OpenAILlm:
+        with self._lock:
+            found = self._built.get(name)
+            if found is None:
+                endpoint = self._settings.endpoints.get(name)
+                if endpoint is None:
+                    raise LlmUnavailableError(
+                        f"No endpoint {name!r} is configured (LLM_ENDPOINTS); known: {', '.join(self.names)}."
+                    )
+                found = self._built[name] = self._build(endpoint)
+                logger.info("Endpoint %s: %s", name, found.description)
+            return found
+
+    def _build(self, endpoint: Endpoint) -> OpenAILlm:
+        import openai
+
+        settings = self._settings
+        if settings.provider == OFFLINE and not (endpoint.name != DEFAULT_ENDPOINT and endpoint.explicit_url):
+            return _offline_llm(settings, endpoint.name, self)
+        if endpoint.name == DEFAULT_ENDPOINT:
+            key = _api_key(settings)
+        elif endpoint.key_parameter:
+            key = _parameter_value(f"LLM_ENDPOINTS[{endpoint.name}].keyParameter", endpoint.key_parameter)
+        else:
+            key = "not-needed"
         client = openai.OpenAI(
-            api_key=_api_key(settings),
-            base_url=settings.base_url,
-            timeout=settings.timeout_seconds,
-            max_retries=settings.max_retries,
+            api_key=key, base_url=endpoint.base_url, timeout=settings.timeout_seconds, max_retries=settings.max_retries
         )
-        llm = OpenAILlm(
+        return OpenAILlm(
             client,
-            f"{settings.draft_model} at {settings.base_url or 'the OpenAI API'}",
+            f"{settings.draft_model} at {endpoint.where}"
+            if endpoint.name == DEFAULT_ENDPOINT
+            else f"endpoint {endpoint.name} at {endpoint.where}",
             min_attempt_seconds=settings.min_attempt_seconds,
+            endpoint=endpoint.name,
+            endpoints=self,
         )
+
+
+def build_endpoints(settings: LlmSettings) -> LlmEndpoints:
+    return LlmEndpoints(settings)
+
+
+def build_llm(settings: LlmSettings, endpoints: LlmEndpoints | None = None) -> OpenAILlm:
+    """The default endpoint's client: the offline model only when `LLM_PROVIDER=offline` says so."""
+    llm = (endpoints or LlmEndpoints(settings)).llm(DEFAULT_ENDPOINT)
     logger.info("Drafting with %s", llm.description)
     return llm
 
 
-def _offline_llm(settings: LlmSettings) -> OpenAILlm:
+def _offline_llm(
+    settings: LlmSettings, endpoint: str = DEFAULT_ENDPOINT, endpoints: LlmEndpoints | None = None
+) -> OpenAILlm:
     """The offline model in-process, or the copy the local stack serves at `OPENAI_BASE_URL`."""
     import openai
 
     from replyloop.local.offline_model import MODEL_NAME, transport
 
     named = f"the built-in offline model {MODEL_NAME} (LLM_PROVIDER=offline; its replies are labelled)"
+    options = {"min_attempt_seconds": settings.min_attempt_seconds, "endpoint": endpoint, "endpoints": endpoints}
     if settings.base_url:
         client = openai.OpenAI(
             api_key=OFFLINE,
@@ -280,7 +356,7 @@ def _offline_llm(settings: LlmSettings) -> OpenAILlm:
             timeout=settings.timeout_seconds,
             max_retries=settings.max_retries,
         )
-        return OpenAILlm(client, f"{named} at {settings.base_url}", min_attempt_seconds=settings.min_attempt_seconds)
+        return OpenAILlm(client, f"{named} at {settings.base_url}", **options)  # type: ignore[arg-type]
     import httpx2
 
     client = openai.OpenAI(
@@ -289,4 +365,4 @@ def _offline_llm(settings: LlmSettings) -> OpenAILlm:
         http_client=httpx2.Client(transport=transport()),
         max_retries=0,
     )
-    return OpenAILlm(client, f"{named}, in process", min_attempt_seconds=settings.min_attempt_seconds)
+    return OpenAILlm(client, f"{named}, in process", **options)  # type: ignore[arg-type]

@@ -40,6 +40,7 @@ def version_item(version: AssistantVersion) -> dict[str, Any]:
         "fineTuneId": version.fine_tune_id,
         "trainer": version.trainer,
         "activatedAt": format_timestamp(version.activated_at) if version.activated_at else None,
+        "endpoint": version.endpoint,
     }
     return {key: value for key, value in item.items() if value is not None}
 
@@ -56,6 +57,7 @@ def version_from_item(item: Mapping[str, Any]) -> AssistantVersion:
         fine_tune_id=item.get("fineTuneId"),
         trainer=str(item.get("trainer", "manual")),
         activated_at=parse_timestamp(str(item["activatedAt"])) if item.get("activatedAt") else None,
+        endpoint=str(item.get("endpoint") or "openai"),  # versions written before endpoints existed: openai
     )
 
 

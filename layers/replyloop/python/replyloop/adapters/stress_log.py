@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -194,6 +194,8 @@ class DynamoStressLog(RunLog):
         self._write_all([query_item(run_id, query) for query in queries])
 
     def _write_all(self, items: list[dict[str, Any]]) -> None:
+        # Cases and queued queries hold customer messages: they expire like the interactions they came from.
+        self._expire(items, datetime.now(UTC), prefixes=("STRESSTEST#",))
         with store_errors(), self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as writer:
             for item in items:
                 writer.put_item(Item=item)

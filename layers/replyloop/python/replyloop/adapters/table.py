@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -12,11 +13,23 @@ from replyloop.adapters.storage import store_call
 class DynamoTable:
     """The data table through boto3's resource API (plain Python values in and out)."""
 
-    def __init__(self, table_name: str, resource: Any | None = None) -> None:
+    def __init__(self, table_name: str, resource: Any | None = None, *, retention_days: int = 0) -> None:
         self._resource = resource or boto3.resource("dynamodb")
         self._table = self._resource.Table(table_name)
         self._client: Any = self._resource.meta.client
         self.table_name = table_name
+        self.retention_days = retention_days
+
+    def _expire(self, items: list[dict[str, Any]], start: datetime, *, prefixes: tuple[str, ...]) -> None:
+        """With a retention (`RETENTION_DAYS`), stamp `expiresAt` = `start` + retention on each item put (plain, or
+        a transaction's `Put`) whose `pk` starts with one of `prefixes`: customer text, never counters."""
+        if not self.retention_days:
+            return
+        stamp = int((start + timedelta(days=self.retention_days)).timestamp())
+        for entry in items:
+            item = entry["Put"]["Item"] if "Put" in entry else entry if "pk" in entry else None
+            if item is not None and str(item["pk"]).startswith(prefixes):
+                item["expiresAt"] = stamp
 
     @staticmethod
     def _call(operation: Any, **kwargs: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 
 from replyloop.adapters.items import decode_cursor, encode_cursor
-from replyloop.adapters.keys import format_timestamp, interaction_pk, parse_timestamp
+from replyloop.adapters.keys import INTERACTION_PREFIX, format_timestamp, interaction_pk, parse_timestamp
 from replyloop.adapters.storage import ConditionFailed
 from replyloop.adapters.table import DynamoTable
 from replyloop.domain.entities import TrainingReview
@@ -74,6 +74,7 @@ class DynamoTrainingReviews(DynamoTable):
         }
         if review.note:
             item["note"] = review.note
+        self._expire([item], review.reviewed_at, prefixes=(INTERACTION_PREFIX,))
         try:
             self._transact(
                 [

@@ -1,7 +1,7 @@
 """The `replyloop` command: run the local stack, get dev tokens, load demo data.
 
-Each command group is its own module (`dev`, `console`, `dlq`, `export`, `redact`, `retrain`, `stress_test`);
-they parse arguments, print and choose exit codes, and leave the work to `replyloop.operations`.
+Each command group is its own module (`dev`, `console`, `dlq`, `erase`, `export`, `redact`, `retrain`,
+`stress_test`); they parse arguments, print and choose exit codes, and leave the work to `replyloop.operations`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from replyloop import __version__
 from replyloop.cli.console import console_group
 from replyloop.cli.dev import dev
 from replyloop.cli.dlq import dlq
+from replyloop.cli.erase import erase
 from replyloop.cli.export import export
 from replyloop.cli.redact import redact
 from replyloop.cli.retrain import retrain
@@ -28,5 +29,5 @@ def main() -> None:
     """
 
 
-for command in (dev, console_group, dlq, export, redact, retrain, stress_test):
+for command in (dev, console_group, dlq, erase, export, redact, retrain, stress_test):
     main.add_command(command)

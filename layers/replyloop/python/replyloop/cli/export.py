@@ -11,7 +11,7 @@ from replyloop.cli.options import TOKEN_OPTION, URL_OPTION, resolve_token
 from replyloop.client import ApiClient, ApiError
 
 
-@click.command("export", short_help="Export training data as OpenAI fine-tuning JSONL.")
+@click.command("export", short_help="Export training data as OpenAI or Bedrock fine-tuning JSONL.")
 @URL_OPTION
 @TOKEN_OPTION
 @click.option(
@@ -49,6 +49,15 @@ from replyloop.client import ApiClient, ApiError
     help="reviewed: judge agreement and a reviewer; judged: judge agreement alone.",
 )
 @click.option("--version", default=None, help="Only this assistant version's verdicts (default: every source).")
+@click.option(
+    "--format",
+    "data_format",
+    type=click.Choice(["openai", "bedrock"]),
+    default="openai",
+    show_default=True,
+    help="openai: chat lines and DPO pairs; bedrock: bedrock-conversation-2024 lines for a Bedrock model "
+    "customization job (no DPO pairs).",
+)
 def export(
     url: str,
     token: str | None,
@@ -59,8 +68,10 @@ def export(
     holdout_share: float,
     training_policy: str,
     version: str | None,
+    data_format: str,
 ) -> None:
-    """Export training data as OpenAI fine-tuning JSONL, the way the weekly retrain does.
+    """Export training data as OpenAI (or, with --format bedrock, Bedrock) fine-tuning JSONL, the way the
+    weekly retrain does.
 
     Reads every "not useful" verdict of the window through the HTTP API (any stack: --url), from
     replyloop's drafts and frontends alike, selects the topics with enough of them, applies the
@@ -70,17 +81,20 @@ def export(
     """
     from datetime import UTC, datetime
 
+    from replyloop.domain.runs import DataFormat
     from replyloop.domain.training import TrainingPolicy
     from replyloop.operations.export import ExportSetupError, plan_export, run_export
     from replyloop.services.export import ExportOptions
 
     client = ApiClient(url, resolve_token(url, token))
+    chosen: DataFormat = "bedrock" if data_format == "bedrock" else "openai"
     options = ExportOptions(
         lookback_days=days,
         min_not_useful=min_not_useful,
         validation_share=validation_share,
         holdout_share=holdout_share,
         version=version,
+        data_format=chosen,
     )
     policy: TrainingPolicy = "judged" if training_policy == "judged" else "reviewed"
     try:
@@ -92,6 +106,7 @@ def export(
     topics = ", ".join(f"{topic} ({n})" for topic, n in result.topics.items()) or "(none selected)"
     click.echo(f"Read {result.rows} failed replies; topics selected: {topics}.")
     click.echo(f"Held out for evaluation: {result.held_out} (never in a training line).")
+    click.echo(f"Format: {result.data_format}" + (" (bedrock-conversation-2024)" if chosen == "bedrock" else ""))
     for name, count in result.counts.items():
         if count:
             click.echo(f"  {out_dir / name}: {count} examples")
@@ -102,7 +117,7 @@ def export(
         click.echo("Redacted: " + ", ".join(f"{kind} {n}" for kind, n in result.redacted.items()))
     if not result.enough:
         click.echo(
-            f"Only {result.counts['train.jsonl']} training examples: OpenAI needs at least 10; "
+            f"Only {result.counts['train.jsonl']} training examples: a fine-tuning job needs at least 10; "
             "widen --days, lower --min-not-useful, or review pending corrections (GET /api/training-examples).",
             err=True,
         )

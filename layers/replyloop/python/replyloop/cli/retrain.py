@@ -32,7 +32,7 @@ def retrain() -> None:
 @TOKEN_OPTION
 @click.option(
     "--trainer",
-    type=click.Choice(["gepa", "compile", "prompt", "openai"]),
+    type=click.Choice(["gepa", "compile", "prompt", "openai", "bedrock-customization"]),
     default=None,
     help="Default: the stack's setting (gepa). prompt: the deprecated name of compile.",
 )
@@ -42,7 +42,10 @@ def retrain() -> None:
     default=None,
     help="For --trainer gepa: drafts it may score (default: the stack's, 200).",
 )
-@click.option("--fine-tune-method", type=click.Choice(["sft", "dpo"]), default=None, help="For --trainer openai.")
+@click.option(
+    "--fine-tune-method", type=click.Choice(["sft", "dpo", "reinforcement"]), default=None, help="For --trainer openai."
+)
+@click.option("--endpoint", default=None, help="For --trainer openai: the named endpoint to fine-tune on.")
 @click.option("--days", type=click.IntRange(1, 366), default=None, help="Failed replies of the last N days.")
 @click.option("--min-not-useful", type=click.IntRange(0, None), default=None, help="Topic selection threshold.")
 @click.option("--margin", type=click.FloatRange(0, 10), default=None, help="Mean score gain needed to promote.")
@@ -62,6 +65,13 @@ def retrain() -> None:
     help="reviewed: judge agreement and a reviewer; judged: judge agreement alone.",
 )
 @click.option("--poll-seconds", type=click.IntRange(1, 3600), default=None, help="Seconds between training polls.")
+@click.option(
+    "--format",
+    "data_format",
+    type=click.Choice(["openai", "bedrock"]),
+    default=None,
+    help="The export's lines (default: the one the trainer uploads, else openai).",
+)
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Follow the run until it finishes.")
 def retrain_start(
     url: str,
@@ -69,6 +79,7 @@ def retrain_start(
     trainer: str | None,
     max_metric_calls: int | None,
     fine_tune_method: str | None,
+    endpoint: str | None,
     days: int | None,
     min_not_useful: int | None,
     margin: float | None,
@@ -76,6 +87,7 @@ def retrain_start(
     promotion: str | None,
     training_policy: str | None,
     poll_seconds: int | None,
+    data_format: str | None,
     wait: bool,
 ) -> None:
     """Start a retrain run now and follow its steps until it ends or waits for approval.
@@ -96,6 +108,7 @@ def retrain_start(
             "trainer": trainer,
             "maxMetricCalls": max_metric_calls,
             "fineTuneMethod": fine_tune_method,
+            "endpoint": endpoint,
             "lookbackDays": days,
             "minNotUseful": min_not_useful,
             "margin": margin,
@@ -103,6 +116,7 @@ def retrain_start(
             "promotion": promotion,
             "trainingPolicy": training_policy,
             "pollSeconds": poll_seconds,
+            "format": data_format,
         }
     )
     try:

@@ -49,6 +49,7 @@ class Interaction:
     conversation_id: str | None = None
     topic: str | None = None
     source: Source = Source.EXTERNAL
+    customer_id: str | None = None  # the frontend's id for the customer: what an erasure request names
     external_version: str | None = None  # the version tag a frontend sent; informational only
     confidence_source: Source | None = None  # who computed `confidence`; None without one
     # Set when replyloop drafted the reply itself (POST /api/replies).

@@ -23,6 +23,10 @@ KNOWN_CATEGORIES = (
 CATEGORY_MERGE_RATIO = 0.8
 NEAR_COPY_RATIO = 0.9
 MAX_CATEGORY_LENGTH = 48
+# Categories are chosen by the model: past this many distinct ones a new name is counted as OTHER_CATEGORY, so
+# neither the prompts that list them nor the count items that hold one attribute each can grow without bound.
+MAX_CATEGORIES = 32
+OTHER_CATEGORY = "other"
 
 
 class Step(StrEnum):
@@ -49,8 +53,9 @@ def normalise_category(name: str) -> str:
     return re.sub(r"\s+", " ", text).strip()[:MAX_CATEGORY_LENGTH] or "uncategorised"
 
 
-def merge_category(name: str, known: Sequence[str]) -> str:
-    """A known category when the name is one in other words (similar enough), else the new name."""
+def merge_category(name: str, known: Sequence[str], limit: int = MAX_CATEGORIES) -> str:
+    """A known category when the name is one in other words (similar enough), else the new name - or
+    `OTHER_CATEGORY` once `limit` categories are known."""
     candidate = normalise_category(name)
     best, score = candidate, 0.0
     for existing in known:
@@ -59,7 +64,9 @@ def merge_category(name: str, known: Sequence[str]) -> str:
             ratio = max(ratio, CATEGORY_MERGE_RATIO)
         if ratio > score:
             best, score = existing, ratio
-    return best if score >= CATEGORY_MERGE_RATIO else candidate
+    if score >= CATEGORY_MERGE_RATIO:
+        return best
+    return candidate if len(known) < limit else OTHER_CATEGORY
 
 
 def similarity(left: str, right: str) -> float:

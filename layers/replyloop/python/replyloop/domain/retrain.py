@@ -51,6 +51,12 @@ class TrainerName(StrEnum):
     COMPILE = "compile"  # lessons and exemplars compiled into the prompt, no model calls (`compile_prompt`)
     PROMPT = "compile"  # an alias of COMPILE (same value): code written for the old name keeps working
     OPENAI = "openai"
+    BEDROCK_CUSTOMIZATION = "bedrock-customization"  # Bedrock's CreateModelCustomizationJob
+
+    @property
+    def data_format(self) -> str | None:
+        """The export format this trainer uploads (None: it reads no training file)."""
+        return {TrainerName.OPENAI: "openai", TrainerName.BEDROCK_CUSTOMIZATION: "bedrock"}.get(self)
 
     @classmethod
     def _missing_(cls, value: object) -> TrainerName | None:

@@ -18,7 +18,8 @@ from replyloop.domain.stress import StressSummary
 from replyloop.domain.stress_batch import BatchState, Stage
 from replyloop.domain.versions import AssistantVersion
 
-FineTuneMethod = Literal["sft", "dpo"]
+FineTuneMethod = Literal["sft", "dpo", "reinforcement"]
+DataFormat = Literal["openai", "bedrock"]  # the export's lines: OpenAI chat JSONL, or bedrock-conversation-2024
 StressStatus = Literal["running", "finished", "failed"]
 StressMode = Literal["live", "batch"]
 TrainingStatus = Literal["running", "succeeded", "failed", "cancelled"]
@@ -46,10 +47,14 @@ class RetrainConfig:
     approval_timeout_seconds: int = 7 * 86400
     training_policy: TrainingPolicyName = "reviewed"
     version: str | None = None  # export only this assistant version's verdicts
+    data_format: DataFormat = "openai"  # the export's lines (`format` in a run's options)
+    endpoint: str = "openai"  # where a fine-tuning trainer trains (and the candidate is served)
     max_metric_calls: int = DEFAULT_MAX_METRIC_CALLS  # the gepa trainer's budget of scored drafts
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format": self.data_format,
+            "endpoint": self.endpoint,
             "maxMetricCalls": self.max_metric_calls,
             "minEvalCases": self.min_eval_cases,
             "promotion": self.promotion.value,
@@ -70,7 +75,7 @@ class RetrainConfig:
     def from_json(cls, data: Mapping[str, Any]) -> RetrainConfig:
         return cls(
             trainer=TrainerName(str(data["trainer"])),
-            fine_tune_method="dpo" if data["fineTuneMethod"] == "dpo" else "sft",
+            fine_tune_method=_method(data["fineTuneMethod"]),
             lookback_days=int(data["lookbackDays"]),
             min_not_useful=int(data["minNotUseful"]),
             margin=float(data["margin"]),
@@ -82,8 +87,14 @@ class RetrainConfig:
             approval_timeout_seconds=int(data.get("approvalTimeoutSeconds", 7 * 86400)),
             training_policy="judged" if data.get("trainingPolicy") == "judged" else "reviewed",
             version=data.get("version"),
+            data_format="bedrock" if data.get("format") == "bedrock" else "openai",
+            endpoint=str(data.get("endpoint") or "openai"),
             max_metric_calls=int(data.get("maxMetricCalls", DEFAULT_MAX_METRIC_CALLS)),
         )
+
+
+def _method(value: Any) -> FineTuneMethod:
+    return "dpo" if value == "dpo" else "reinforcement" if value == "reinforcement" else "sft"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +148,14 @@ class TrainingState:
     prompt_version: int
     fine_tune_id: str | None = None
     detail: str = ""
+    endpoint: str | None = None  # where the trained model is served (None: the active version's endpoint)
     # Running, and the trainer works itself (gepa): invoke it again at once instead of waiting to poll.
     again: bool = False
     progress: Mapping[str, Any] | None = None  # the trainer's own figures (gepa: metric calls, candidates)
 
     def to_json(self) -> dict[str, Any]:
-        data = {
+        data: dict[str, Any] = {
+            "endpoint": self.endpoint,
             "status": self.status,
             "model": self.model,
             "promptVersion": self.prompt_version,
@@ -162,6 +175,7 @@ class TrainingState:
             prompt_version=int(data["promptVersion"]),
             fine_tune_id=data.get("fineTuneId"),
             detail=data.get("detail", ""),
+            endpoint=data.get("endpoint"),
             again=bool(data.get("again", False)),
             progress=data.get("progress"),
         )

@@ -29,3 +29,4 @@ class AssistantVersion:
     fine_tune_id: str | None = None
     trainer: str = "manual"
     activated_at: datetime | None = None
+    endpoint: str = "openai"  # the named endpoint its model is served from (domain/endpoints.py)

@@ -1,6 +1,7 @@
 """The sweeper, on a schedule: queue the jobs whose sending failed after their verdict was saved (the
-outbox), and watch the active version after a promotion (a `PromotionRegression` metric, alarmed in the
-template; with `AUTO_ROLLBACK` it re-activates the previous version itself)."""
+outbox), finish the customer erasures a request left pending, and watch the active version after a
+promotion (a `PromotionRegression` metric, alarmed in the template; with `AUTO_ROLLBACK` it re-activates the
+previous version itself)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from replyloop.domain.erasure import ErasureStatus
 from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.services.capture import sweep_outbox
+from replyloop.services.erasure import sweep_erasures
 from replyloop.services.promotion_watch import roll_back, watch_promotion
 from replyloop.settings import SweeperSettings, load
-from replyloop.wiring import get_job_queue, get_registry, get_store
+from replyloop.wiring import erasure_deps, get_job_queue, get_registry, get_store
 
 
 def watch(settings: SweeperSettings, now: datetime) -> dict[str, Any]:
@@ -51,4 +54,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="OutboxJobsSent", unit=MetricUnit.Count, value=sent)
     if sent:
         logger.warning("Sent jobs left in the outbox", extra={"sent": sent})
-    return {"sent": sent, **watch(settings, now)}
+    finished = sweep_erasures(erasure_deps(lambda: context.get_remaining_time_in_millis() / 1000))
+    erased = sum(1 for erasure in finished if erasure.status is ErasureStatus.DONE)
+    return {"sent": sent, **watch(settings, now), "erasuresFinished": erased, "erasuresPending": len(finished) - erased}

@@ -278,6 +278,9 @@ def _create_buckets(template: Any, session: Any, resolver: Resolver, result: Pro
         props = resolver.resolve(spec.get("Properties") or {})
         name = props.get("BucketName") or physical_name(stack, logical_id).lower()
         client.create_bucket(Bucket=name)
+        if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+            # Versions matter locally too: an erasure must delete a rewritten export's earlier versions.
+            client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
         result.buckets[logical_id] = name
         resolver.refs[logical_id] = name
         resolver.attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"

@@ -61,6 +61,9 @@ class InteractionFields(RequestModel):
     )
     confidence: Confidence | None = Field(default=None, description="The draft's confidence, 0-1.")
     conversation_id: ExternalId | None = None
+    customer_id: ExternalId | None = Field(
+        default=None, description="The customer's id in your system: `DELETE /api/customers/{customerId}` erases by it."
+    )
     topic: Label | None = None
     created_at: AwareDatetime | None = Field(
         default=None,
@@ -268,6 +271,7 @@ class InteractionView(ApiModel):
         description="Who computed `confidence`: `external` when the frontend supplied it as given."
     )
     conversation_id: str | None
+    customer_id: str | None = Field(default=None, description="The customer's id the frontend sent, if any.")
     topic: str | None
     created_at: datetime
     created_by: str
@@ -307,6 +311,7 @@ class InteractionView(ApiModel):
             confidence=interaction.confidence,
             confidence_source=interaction.confidence_source.value if interaction.confidence_source else None,
             conversation_id=interaction.conversation_id,
+            customer_id=interaction.customer_id,
             topic=interaction.topic,
             created_at=interaction.created_at,
             created_by=interaction.created_by,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from replyloop.domain.analytics import UsefulnessSummary
+from replyloop.domain.endpoints import shutdown_of
 from replyloop.domain.entities import Interaction
 from replyloop.domain.prompts import PromptVersion, WordChange
 from replyloop.domain.versions import AssistantVersion
@@ -78,9 +80,15 @@ class VersionView(ApiModel):
     description: str
     fine_tune_id: str | None
     trainer: str
+    endpoint: str = Field(description="The named endpoint its model is served from (LLM_ENDPOINTS).")
+    base_model_shutdown: date | None = Field(
+        default=None,
+        description="The announced shutdown of its base model (a fine-tune stops with its base), from the "
+        "configured table LLM_MODEL_SHUTDOWNS; null when none is announced.",
+    )
 
     @classmethod
-    def of(cls, version: AssistantVersion) -> VersionView:
+    def of(cls, version: AssistantVersion, shutdowns: Mapping[str, date] | None = None) -> VersionView:
         return cls(
             version_tag=version.version_tag,
             model=version.model,
@@ -92,6 +100,8 @@ class VersionView(ApiModel):
             description=version.description,
             fine_tune_id=version.fine_tune_id,
             trainer=version.trainer,
+            endpoint=version.endpoint,
+            base_model_shutdown=shutdown_of(version.model, shutdowns or {}),
         )
 
 
@@ -106,6 +116,9 @@ class RegisterVersionRequest(RequestModel):
     model: ModelName | None = Field(default=None, description="Defaults to the active version's model.")
     prompt_version: int | None = Field(default=None, ge=1, description="Defaults to the active version's.")
     fine_tune_id: Annotated[str, StringConstraints(max_length=128)] | None = None
+    endpoint: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")] | None = Field(
+        default=None, description="The named endpoint its model is served from; defaults to the active version's."
+    )
 
 
 class VersionDay(ApiModel):

@@ -13,16 +13,24 @@ from replyloop.models.api import ApiModel, RequestModel
 class NewRetrainRun(RequestModel):
     """Overrides for this run only; anything left out uses the stack's configuration."""
 
-    trainer: Literal["gepa", "compile", "prompt", "openai"] | None = Field(
+    trainer: Literal["gepa", "compile", "prompt", "openai", "bedrock-customization"] | None = Field(
         default=None,
-        description="How to train the candidate: gepa (prompt evolution, LLM calls), compile (no LLM calls), "
-        "openai (fine-tuning); prompt is the deprecated name of compile.",
+        description="How to train the candidate (docs/retrain.md, Trainers): gepa (prompt evolution, LLM calls), "
+        "compile (no LLM calls), openai or bedrock-customization (fine-tuning); prompt is the deprecated name of "
+        "compile.",
     )
     max_metric_calls: int | None = Field(
         default=None, ge=1, le=100_000, description="For the gepa trainer: drafts it may score (its budget)."
     )
-    fine_tune_method: Literal["sft", "dpo"] | None = Field(
-        default=None, description="For the openai trainer: supervised (sft) or preference (dpo) fine-tuning."
+    fine_tune_method: Literal["sft", "dpo", "reinforcement"] | None = Field(
+        default=None,
+        description="For the openai trainer: supervised (sft), preference (dpo) or reinforcement fine-tuning "
+        "with the judge as grader.",
+    )
+    endpoint: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]{0,31}$",
+        description="For the openai trainer: the named endpoint to fine-tune on (default RETRAIN_ENDPOINT).",
     )
     lookback_days: int | None = Field(default=None, ge=1, le=366, description="Failed replies of the last N days.")
     min_not_useful: int | None = Field(
@@ -46,6 +54,12 @@ class NewRetrainRun(RequestModel):
     )
     version: str | None = Field(
         default=None, min_length=1, max_length=64, description="Export only this assistant version's verdicts."
+    )
+    data_format: Literal["openai", "bedrock"] | None = Field(
+        default=None,
+        alias="format",
+        description="The export's lines: openai (chat JSONL and DPO pairs) or bedrock (bedrock-conversation-2024); "
+        "default: the one the trainer uploads, else openai.",
     )
 
 

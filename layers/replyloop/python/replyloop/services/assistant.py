@@ -106,6 +106,7 @@ def draft_reply(
     topic = detect_topic(request.message, request.topic)
     categories = store.failure_categories(topic, FAILURE_CATEGORIES_IN_PROMPT)
     messages = build_draft_messages(prompt, request.message, categories)
+    llm = llm.at(version.endpoint)  # where this version's model is served
     (first,) = llm.complete(
         messages,
         model=version.model,
@@ -126,6 +127,7 @@ def draft_reply(
         created_by=actor,
         confidence=round(confidence, 4),
         conversation_id=request.conversation_id,
+        customer_id=request.customer_id,
         topic=topic,
         source=Source.REPLYLOOP,
         confidence_source=Source.REPLYLOOP,
@@ -158,6 +160,7 @@ class NewVersion:
     prompt_version: int | None = None
     fine_tune_id: str | None = None
     trainer: str = "manual"
+    endpoint: str | None = None  # default: the active version's
 
 
 def register_version(registry: Registry, settings: LlmSettings, new: NewVersion, *, now: datetime) -> AssistantVersion:
@@ -166,6 +169,10 @@ def register_version(registry: Registry, settings: LlmSettings, new: NewVersion,
     prompt_version = new.prompt_version or active.prompt_version
     if registry.get_prompt_version(active.prompt_name, prompt_version) is None:
         raise InvalidRequestError(f"Prompt {active.prompt_name!r} has no version {prompt_version}.")
+    endpoint = new.endpoint or active.endpoint
+    if endpoint not in settings.endpoints:
+        known = ", ".join(sorted(settings.endpoints))
+        raise InvalidRequestError(f"No endpoint {endpoint!r} is configured (LLM_ENDPOINTS); known: {known}.")
     version = AssistantVersion(
         version_tag=new.version_tag,
         model=new.model or active.model,
@@ -176,6 +183,7 @@ def register_version(registry: Registry, settings: LlmSettings, new: NewVersion,
         description=new.description,
         fine_tune_id=new.fine_tune_id,
         trainer=new.trainer,
+        endpoint=endpoint,
     )
     if registry.get_version(version.version_tag) is not None:
         raise ConflictError(f"Version {version.version_tag!r} already exists; pick another tag.")

@@ -16,9 +16,12 @@ from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, 
 from replyloop.domain.errors import BusyError, ConflictError, InvalidRequestError, NotFoundError, StorageError
 from replyloop.domain.feedback import plan_feedback
 from replyloop.domain.learning import Job
+from replyloop.domain.quota import Spend
 from replyloop.ports import CaptureWrite, ConcurrentChangeError, JobQueue, ReplayQuery, Store, WriteConflictError
 
 logger = logging.getLogger(__name__)
+
+Charge = Callable[[Spend], None]  # charges the caller's quota for what a request will spend
 
 DEFAULT_ASSISTANT_VERSION = "external"
 MAX_ANALYTICS_DAYS = 366
@@ -61,6 +64,7 @@ class NewInteraction:
     external_version: str | None = None
     confidence: float | None = None
     conversation_id: str | None = None
+    customer_id: str | None = None
     topic: str | None = None
     created_at: datetime | None = None
     imported: bool = False  # an admin importing history: the version tag it names is the one counted
@@ -86,6 +90,7 @@ def _build_interaction(draft: NewInteraction, actor: str, now: datetime) -> Inte
         created_by=actor,
         confidence=draft.confidence,
         conversation_id=draft.conversation_id,
+        customer_id=draft.customer_id,
         topic=draft.topic,
         source=Source.IMPORTED if imported else Source.EXTERNAL,
         external_version=draft.external_version,
@@ -153,15 +158,17 @@ def record_feedback(
     roles: frozenset[Role],
     now: datetime,
     queue: JobQueue | None = None,
+    charge: Charge | None = None,
 ) -> Feedback:
     """Record (or change) the verdict on an interaction; counts move, never double, the history grows.
 
     Changing a verdict someone else gave needs the reviewer role in `roles` (`ForbiddenError`, checked on each
     fresh read). Every lost race re-reads and plans again (the verdict may have changed); one lost on a counter shard
     also pauses first. Out of attempts: `BusyError` after a shard conflict, else `ConflictError`.
+    A verdict that will queue the workers is charged to `charge` first, once (`QuotaExceededError`: nothing saved).
     """
     policy = RETRY
-    contended = False
+    contended = charged = False
     for attempt in range(policy.attempts):
         record = store.get_record(interaction_id)
         if record is None:
@@ -175,6 +182,9 @@ def record_feedback(
             roles=roles,
             now=now,
         )
+        if change.explain_job is not None and charge is not None and not charged:
+            charge(Spend.LEARN)
+            charged = True
         try:
             store.save_capture(CaptureWrite(interaction=record.interaction, is_new_interaction=False, feedback=change))
         except WriteConflictError:
@@ -203,17 +213,21 @@ def record_feedback_log(
     roles: frozenset[Role] = frozenset(),
     now: datetime,
     queue: JobQueue | None = None,
+    charge: Charge | None = None,
 ) -> tuple[Interaction, Feedback]:
     """The seeds' one-call form: interaction and verdict stored together, atomically.
 
     An admin importing history (`draft.imported`) records other people's verdicts, so the import does not
-    vouch for their corrections: they wait for a reviewer like any agent's.
+    vouch for their corrections: they wait for a reviewer like any agent's. A verdict that queues the workers is
+    charged to `charge` first; an import is not (a deliberate bulk load by an admin).
     """
     interaction = _build_interaction(draft, actor, now)
     vouching = frozenset() if draft.imported else roles
     change = plan_feedback(
         interaction, None, useful=useful, agent_reply=agent_reply, actor=actor, roles=vouching, now=now
     )
+    if change.explain_job is not None and charge is not None and not draft.imported:
+        charge(Spend.LEARN)
     save_with_retry(store, CaptureWrite(interaction=interaction, is_new_interaction=True, feedback=change))
     dispatch(store, queue, change.explain_job)
     return interaction, change.feedback

@@ -41,9 +41,10 @@ def resolve_version(registry: Registry, version_tag: str) -> tuple[AssistantVers
 def evaluate(
     registry: Registry, llm: Llm, settings: LlmSettings, version_tag: str, message: str, reference: str | None
 ) -> Evaluation:
-    """Draft with one version (nothing recorded) and judge the draft against the reference reply."""
+    """Draft with one version on its endpoint (nothing recorded) and judge the draft on the default endpoint
+    against the reference reply."""
     version, prompt = resolve_version(registry, version_tag)
-    (draft,) = llm.complete(
+    (draft,) = llm.at(version.endpoint).complete(
         build_draft_messages(prompt, message),
         model=version.model,
         temperature=0.0,

@@ -32,10 +32,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from replyloop.domain.bedrock import DEFAULT_MAX_EXAMPLE_TOKENS as BEDROCK_MAX_EXAMPLE_TOKENS
+from replyloop.domain.bedrock import bedrock_example, validate_bedrock
 from replyloop.domain.clock import format_timestamp
 from replyloop.domain.gepa import FeedbackCase
 from replyloop.domain.prompts import PromptVersion
+from replyloop.domain.reinforcement import rft_example, validate_rft
 from replyloop.domain.retrain import PromptMaterial
+from replyloop.domain.runs import DataFormat
 from replyloop.domain.training import (
     DEFAULT_MAX_EXAMPLE_TOKENS,
     MIN_EXAMPLES,
@@ -56,9 +60,12 @@ FILES = {
     ("sft", "validation"): "validation.jsonl",
     ("dpo", "train"): "dpo_train.jsonl",
     ("dpo", "validation"): "dpo_validation.jsonl",
+    ("rft", "train"): "rft_train.jsonl",  # reinforcement fine-tuning: the input, and the grader's fields
+    ("rft", "validation"): "rft_validation.jsonl",
 }
 # The gepa trainer's cases (domain/gepa.py): each exported line's message, preferred reply and what the
-# explain worker said, redacted like the rest; train and validation splits only.
+# explain worker said, redacted like the rest; train and validation splits only, in the manifest's
+# counts and provenance like every file (so an erasure rewrites them too).
 FEEDBACK_FILES = {"train": "feedback_train.jsonl", "validation": "feedback_validation.jsonl"}
 MANIFEST = "manifest.json"
 
@@ -73,6 +80,9 @@ class ExportOptions:
     min_examples: int = MIN_EXAMPLES
     eval_cases: int = 100  # at most this many held-out cases are kept for the gate
     version: str | None = None  # only this assistant version's verdicts (None: every source)
+    # `openai`: chat lines and DPO pairs; `bedrock`: `bedrock-conversation-2024` lines (no DPO pairs:
+    # Bedrock's model customization takes none), in the same file names.
+    data_format: DataFormat = "openai"
 
     def window(self, today: date) -> tuple[date, date]:
         return today - timedelta(days=self.lookback_days - 1), today
@@ -90,6 +100,7 @@ class ExportResult:
     rows: int
     held_out: int = 0
     min_examples: int = MIN_EXAMPLES  # the export's `ExportOptions.min_examples`
+    data_format: DataFormat = "openai"
 
     @property
     def examples(self) -> int:
@@ -114,6 +125,7 @@ class ExportResult:
             "heldOut": self.held_out,
             "rows": self.rows,
             "examples": self.examples,
+            "format": self.data_format,
         }
 
 
@@ -260,7 +272,10 @@ class _Tally:
                 self.eval_cases.append({"interactionId": row.interaction_id, "digest": digest})
             return
         sft = sft_example(self.prompt, row.message, preferred)
-        problem = validate_sft(sft, self.options.max_example_tokens)
+        line, problem = sft, validate_sft(sft, self.options.max_example_tokens)
+        if self.options.data_format == "bedrock" and problem is None:
+            line = bedrock_example(sft["messages"])
+            problem = validate_bedrock(line, min(self.options.max_example_tokens, BEDROCK_MAX_EXAMPLE_TOKENS))
         if problem:
             self.excluded["too long" if problem.startswith("longer than") else f"invalid: {problem}"] += 1
             return
@@ -268,7 +283,7 @@ class _Tally:
             self.excluded["duplicate"] += 1
             return
         self.exported += 1
-        self._write(FILES[("sft", split)], sft, row.interaction_id)
+        self._write(FILES[("sft", split)], line, row.interaction_id)
         case = FeedbackCase(
             interaction_id=row.interaction_id,
             message=row.message,
@@ -279,13 +294,18 @@ class _Tally:
             explanation=row.explanation,
             topic=row.topic,
         )
-        self.outputs.write(FEEDBACK_FILES[split], json.dumps(case.to_json(), ensure_ascii=False) + "\n")
+        self._write(FEEDBACK_FILES[split], case.to_json(), row.interaction_id)  # in the provenance: erasable
         if split == "train":
             self.material.add(row)
+        if self.options.data_format != "openai":
+            return
         if row.ai_reply.strip():
             pair = dpo_example(self.prompt, row.message, preferred, row.ai_reply)
             if validate_dpo(pair, self.options.max_example_tokens) is None:
                 self._write(FILES[("dpo", split)], pair, row.interaction_id)
+        rft = rft_example(self.prompt, row.message, preferred)
+        if validate_rft(rft, self.options.max_example_tokens) is None:
+            self._write(FILES[("rft", split)], rft, row.interaction_id)
 
     def _write(self, name: str, example: dict[str, Any], interaction_id: str) -> None:
         self.outputs.write(name, json.dumps(example, ensure_ascii=False) + "\n")
@@ -293,7 +313,7 @@ class _Tally:
         self.provenance.add(name, interaction_id)
 
     def file_counts(self) -> dict[str, int]:
-        return {name: self.counts.get(name, 0) for name in FILES.values()}
+        return {name: self.counts.get(name, 0) for name in [*FILES.values(), *FEEDBACK_FILES.values()]}
 
 
 def export_training_data(
@@ -338,6 +358,7 @@ def export_training_data(
                 "selected": selected,
             },
             "prompt": {"name": prompt.name, "version": prompt.version},
+            "format": options.data_format,
             "rows": rows,
             "accounting": accounting,
             "counts": tally.file_counts(),
@@ -363,6 +384,7 @@ def export_training_data(
         rows=rows,
         held_out=tally.held_out,
         min_examples=options.min_examples,
+        data_format=options.data_format,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +20,7 @@ from replyloop.domain.learning import (
     near_copy,
     why_messages,
 )
+from replyloop.domain.quota import Spend
 from replyloop.domain.topics import detect_topic
 from replyloop.models.llm import CorrectedReply, FailureExplanation, JudgeScores
 from replyloop.models.llm import WhyThisReply as WhyOutput
@@ -159,8 +161,10 @@ def _correct(
     return Outcome(job, "done" if store.save_improvement(interaction, improvement) else "already done")
 
 
-def request_job(store: Store, queue: JobQueue, interaction_id: str, step: Step) -> Job:
-    """An agent's "Why this reply?" or "Generate Improved Reply": queue it and say where to look."""
+def request_job(
+    store: Store, queue: JobQueue, interaction_id: str, step: Step, charge: Callable[[Spend], None] | None = None
+) -> Job:
+    """An agent's "Why this reply?" or "Generate Improved Reply": charged to `charge`, queued, and where to look."""
     record = store.get_record(interaction_id)
     if record is None:
         raise NotFoundError(f"No interaction with id {interaction_id!r}.")
@@ -168,6 +172,8 @@ def request_job(store: Store, queue: JobQueue, interaction_id: str, step: Step) 
     if step is Step.CORRECT and (record.feedback is None or record.feedback.verdict.useful):
         raise InvalidRequestError("An improved reply needs a 'not useful' verdict first (ideally with your reply).")
     job = Job(interaction_id, step, revision)
+    if charge is not None:
+        charge(Spend.IMPROVE if step is Step.CORRECT else Spend.WHY)
     queue.send(job)
     return job
 

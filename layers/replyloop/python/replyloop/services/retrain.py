@@ -16,8 +16,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from replyloop.domain.deadline import Deadline
-from replyloop.domain.errors import NotFoundError, ReplyloopError
+from replyloop.domain.errors import InvalidRequestError, NotFoundError, ReplyloopError
 from replyloop.domain.retrain import (
+    Decision,
     Outcome,
     PromotionPolicy,
     PromptMaterial,
@@ -27,6 +28,7 @@ from replyloop.domain.retrain import (
     evidence_of,
 )
 from replyloop.domain.runs import (
+    DataFormat,
     NewStressRun,
     RetrainConfig,
     RunSummary,
@@ -58,7 +60,8 @@ class RunOptions(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     trainer: TrainerName | None = None
-    fine_tune_method: Literal["sft", "dpo"] | None = Field(default=None, alias="fineTuneMethod")
+    fine_tune_method: Literal["sft", "dpo", "reinforcement"] | None = Field(default=None, alias="fineTuneMethod")
+    endpoint: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,31}$")
     lookback_days: int | None = Field(default=None, alias="lookbackDays", ge=1, le=366)
     min_not_useful: int | None = Field(default=None, alias="minNotUseful", ge=0)
     margin: float | None = Field(default=None, ge=0)
@@ -70,6 +73,7 @@ class RunOptions(BaseModel):
     approval_timeout_seconds: int | None = Field(default=None, alias="approvalTimeoutSeconds", ge=1)
     training_policy: Literal["reviewed", "judged"] | None = Field(default=None, alias="trainingPolicy")
     version: str | None = Field(default=None, max_length=64)
+    data_format: Literal["openai", "bedrock"] | None = Field(default=None, alias="format")
     max_metric_calls: int | None = Field(default=None, alias="maxMetricCalls", ge=1, le=100_000)
 
     def resolve(self, settings: RetrainSettings) -> RetrainConfig:
@@ -79,8 +83,9 @@ class RunOptions(BaseModel):
             chosen = getattr(self, name)
             return getattr(settings, name) if chosen is None else chosen
 
+        trainer = TrainerName(pick("trainer"))
         return RetrainConfig(
-            trainer=TrainerName(pick("trainer")),
+            trainer=trainer,
             fine_tune_method=pick("fine_tune_method"),
             lookback_days=pick("lookback_days"),
             min_not_useful=pick("min_not_useful"),
@@ -93,8 +98,21 @@ class RunOptions(BaseModel):
             approval_timeout_seconds=pick("approval_timeout_seconds"),
             training_policy=pick("training_policy"),
             version=self.version,
+            data_format=_data_format(trainer, self.data_format),
+            endpoint=self.endpoint or settings.fine_tune_endpoint,
             max_metric_calls=pick("max_metric_calls"),
         )
+
+
+def _data_format(trainer: TrainerName, chosen: DataFormat | None) -> DataFormat:
+    """The run's export format: as asked, else the one its trainer uploads; a trainer that uploads one
+    format cannot train on the other (refused when the run starts, not hours later)."""
+    needed = trainer.data_format
+    if chosen is not None and needed is not None and chosen != needed:
+        raise InvalidRequestError(f"The {trainer.value} trainer trains on the {needed} format, not {chosen}.")
+    if chosen is not None:
+        return chosen
+    return "bedrock" if needed == "bedrock" else "openai"
 
 
 class TrainingTimeoutError(ReplyloopError):
@@ -119,6 +137,12 @@ class Deps:
     redactor: Redactor
     now: datetime
     deadline: Deadline | None = None  # this invocation's time (the gepa trainer works within it)
+
+
+NOT_DRAFTABLE = (
+    "The candidate's model {model} is a Bedrock custom model: drafting with it needs Bedrock's Converse API, which "
+    "replyloop does not have, so it was not evaluated; evaluate it in Bedrock and register it by hand if it wins."
+)
 
 
 def candidate_tag(run_id: str) -> str:
@@ -160,6 +184,7 @@ def export(deps: Deps, run_id: str) -> dict[str, Any]:
         holdout_share=deps.settings.holdout_share,
         eval_cases=config.eval_cases,
         version=config.version,
+        data_format=config.data_format,
     )
     outputs: Outputs = deps.outputs_for(run_id)
     result = export_training_data(
@@ -215,7 +240,7 @@ def _context(deps: Deps, run_id: str) -> TrainingContext:
 
 def _trainer(deps: Deps, run_id: str) -> Trainer:
     config = _config(deps, run_id)
-    return deps.trainer_for(config.trainer, config.fine_tune_method)
+    return deps.trainer_for(config.trainer, config.fine_tune_method, endpoint=config.endpoint)
 
 
 def train(deps: Deps, run_id: str) -> dict[str, Any]:
@@ -283,6 +308,7 @@ def register(deps: Deps, run_id: str) -> dict[str, Any]:
                 prompt_version=state.prompt_version,
                 fine_tune_id=state.fine_tune_id,
                 trainer=config.trainer.value,
+                endpoint=state.endpoint,
             ),
             now=deps.now,
         )
@@ -314,6 +340,10 @@ def prepare_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
     cases = [case for case in held_out if case["digest"] not in exemplar_digests]
     late = _late_cases(deps, run_id, known={c["digest"] for c in held_out} | exemplar_digests, room=len(cases))
     ids = [case["interactionId"] for case in cases + late]
+    if candidate is not None and candidate.trainer == TrainerName.BEDROCK_CUSTOMIZATION.value:
+        # Its model is a Bedrock custom model: drafting with it needs the Converse API, not built.
+        deps.runs.save_data(run_id, "evaluationNote", {"reason": NOT_DRAFTABLE.format(model=candidate.model)})
+        ids = []
     try:
         deps.stress_log.get_run(run_id)
     except NotFoundError:
@@ -380,6 +410,9 @@ def finish_evaluation(deps: Deps, run_id: str) -> dict[str, Any]:
         max_loss_share=deps.settings.max_loss_share,
         min_cases=config.min_eval_cases,
     )
+    note = (deps.runs.data(run_id, "evaluationNote") or {}).get("reason")
+    if note:
+        decision = Decision(decision.outcome, f"{note} {decision.reason}")
     deps.runs.save_data(run_id, "evaluation", evidence.to_json())
     deps.runs.record_step(run_id, "evaluate", "done", evidence.to_json(), deps.now)
     if decision.outcome is Outcome.INSUFFICIENT_EVIDENCE:

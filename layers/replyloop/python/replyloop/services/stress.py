@@ -10,7 +10,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from replyloop.domain.errors import ConflictError, NotFoundError
+from replyloop.domain.endpoints import DEFAULT_ENDPOINT
+from replyloop.domain.errors import ConflictError, InvalidRequestError, NotFoundError
 from replyloop.domain.runs import NewStressRun, RunSummary, StressMode, StressRun
 from replyloop.domain.stress import CaseResult, StressSummary, summarise
 from replyloop.domain.stress_batch import BatchQuery
@@ -65,8 +66,15 @@ def start(
     now = deps.clock()
     baseline = baseline or active_assistant(deps.registry, deps.llm_settings, now)[0].version_tag
     for tag in (baseline, candidate):
-        if deps.registry.get_version(tag) is None:
+        version = deps.registry.get_version(tag)
+        if version is None:
             raise NotFoundError(f"No assistant version {tag!r}.")
+        if mode == "batch" and version.endpoint != DEFAULT_ENDPOINT:
+            # The Batch API is the default endpoint's: its drafts would come from the wrong provider.
+            raise InvalidRequestError(
+                f"Version {tag!r} is served from the {version.endpoint} endpoint; batch stress tests run on the "
+                f"{DEFAULT_ENDPOINT} endpoint's Batch API only: start a live stress test instead."
+            )
     return deps.log.create_run(NewStressRun(uuid.uuid4().hex, baseline, candidate, source, planned, mode), now)
 
 

@@ -15,7 +15,7 @@ output file when the judgements are back rather than stored in between.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +43,7 @@ from replyloop.domain.stress_batch import (
     request_line,
 )
 from replyloop.models.llm import JudgeScores
-from replyloop.ports import BatchApi, Registry, StressLog
+from replyloop.ports import BatchApi, Redactor, Registry, StressLog
 from replyloop.services.evaluation import resolve_version
 from replyloop.settings import LlmSettings
 
@@ -58,6 +58,21 @@ class BatchDeps:
     settings: LlmSettings
     batches: BatchApi
     now: datetime
+    # Request files stay with the batch provider after the batch: what they carry is redacted first.
+    redactor: Redactor
+
+
+def _redacted(queries: Sequence[BatchQuery], redactor: Redactor) -> list[BatchQuery]:
+    """The queries as the provider's request files carry them: personal data out of the message and the reference
+    reply (names found in the message out of the reply too). Results are logged against the stored originals."""
+    redacted = []
+    for query in queries:
+        message = redactor(query.message)
+        reference = query.reference_reply
+        if reference is not None:
+            reference = redactor(reference, known_names=message.names).text
+        redacted.append(replace(query, message=message.text, reference_reply=reference))
+    return redacted
 
 
 def add_queries(log: StressLog, run_id: str, queries: Sequence[BatchQuery]) -> None:
@@ -224,7 +239,7 @@ def _submit_drafts(deps: BatchDeps, run: StressRun) -> BatchProgress:
         raise InvalidRequestError("The run has no queries yet: add them with POST /api/stress-tests/{runId}/queries.")
     if len(queries) > MAX_QUERIES:
         raise InvalidRequestError(f"A batch run takes at most {MAX_QUERIES} queries; it has {len(queries)}.")
-    state = _ensure_batch(deps, run, Stage.DRAFTING, draft_lines(deps, run, queries))
+    state = _ensure_batch(deps, run, Stage.DRAFTING, draft_lines(deps, run, _redacted(queries, deps.redactor)))
     change = StageChange(drafts_batch_id=state.batch_id, queries=len(queries))
     return _moved(deps, run, Stage.COLLECTING, Stage.DRAFTING, state, change)
 
@@ -241,7 +256,7 @@ def _after_drafts(deps: BatchDeps, run: StressRun) -> BatchProgress:
     if not drafts:
         first = next(iter(errors.values()), "no results")
         return _fail(deps, run, Stage.DRAFTING, f"No query got both drafts ({first}).", state)
-    lines = judge_lines(deps.settings, queries, drafts, deps.batches.structured_body)
+    lines = judge_lines(deps.settings, _redacted(queries, deps.redactor), drafts, deps.batches.structured_body)
     judging = _ensure_batch(deps, run, Stage.JUDGING, lines)
     return _moved(deps, run, Stage.DRAFTING, Stage.JUDGING, judging, StageChange(judge_batch_id=judging.batch_id))
 

@@ -34,6 +34,7 @@ from replyloop.domain.errors import (
     NotFoundError,
     StorageError,
 )
+from replyloop.domain.quota import QuotaExceededError
 from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.settings import ApiSettings, load
 
@@ -51,8 +52,20 @@ ROUTERS: dict[str, tuple[str, ...]] = {
     "stress-tests": ("stress",),
     "retrain-runs": ("retrain",),
     "training-examples": ("training",),
+    "customers": ("customers",),
+    "erasures": ("customers",),
 }
-ALL_ROUTERS = ("interactions", "feedback", "assistant", "versions", "learning", "stress", "retrain", "training")
+ALL_ROUTERS = (
+    "interactions",
+    "feedback",
+    "assistant",
+    "versions",
+    "learning",
+    "stress",
+    "retrain",
+    "training",
+    "customers",
+)
 _included: set[str] = set()
 _including = threading.Lock()
 
@@ -153,6 +166,15 @@ def busy(error: BusyError) -> Response:
     """Writes kept losing races for the same counters: nothing was stored; the client may send it again."""
     logger.warning("Write contention", extra={"reason": str(error)})
     response = _error(HTTPStatus.SERVICE_UNAVAILABLE, str(error))
+    response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
+
+
+@app.exception_handler(QuotaExceededError)
+def over_quota(error: QuotaExceededError) -> Response:
+    """The caller spent their model calls for the hour: nothing was done; `Retry-After` says when to come back."""
+    logger.info("Quota exceeded", extra={"retryAfter": error.retry_after_seconds})
+    response = _error(HTTPStatus.TOO_MANY_REQUESTS, str(error))
     response.headers["Retry-After"] = str(error.retry_after_seconds)
     return response
 

@@ -10,8 +10,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from replyloop.domain.deadline import Deadline
+from replyloop.domain.quota import Spend
 from replyloop.handlers.api.responses import api_responses
-from replyloop.handlers.api.security import current_principal, require_agent
+from replyloop.handlers.api.security import charge_caller, current_principal, require_agent
 from replyloop.handlers.observability import metrics
 from replyloop.models.assistant import DraftReplyRequest, DraftReplyResponse, ReviewItem, ReviewQueuePage
 from replyloop.services import assistant
@@ -27,6 +28,7 @@ router = APIGatewayHttpRouter()
     responses=api_responses(201, "The drafted reply, recorded as an interaction", 409, body=True),
 )
 def draft_reply(body: DraftReplyRequest) -> tuple[DraftReplyResponse, int]:
+    charge_caller(router)(Spend.DRAFT)
     settings = get_llm_settings()
     # Both model calls (the draft, then sampling for agreement) fit in what API Gateway's 30 s leave.
     deadline = Deadline(router.lambda_context.get_remaining_time_in_millis, settings.deadline_margin_seconds)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from replyloop.domain.auth import Role
 from replyloop.domain.errors import ForbiddenError
 from replyloop.handlers.api.responses import api_responses
-from replyloop.handlers.api.security import current_principal, current_roles, require_agent
+from replyloop.handlers.api.security import charge_caller, current_principal, current_roles, require_agent
 from replyloop.handlers.observability import metrics
 from replyloop.models.api import (
     INTERACTION_ID_PATTERN,
@@ -42,6 +42,7 @@ def _draft(body: InteractionFields) -> capture.NewInteraction:
         external_version=body.assistant_version,
         confidence=body.confidence,
         conversation_id=body.conversation_id,
+        customer_id=body.customer_id,
         topic=body.topic,
         created_at=body.created_at,
         imported=body.created_at is not None,  # only an admin gets this far with `createdAt`
@@ -99,6 +100,7 @@ def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> Fee
         roles=current_roles(router),
         now=_now(),
         queue=get_job_queue(),
+        charge=charge_caller(router),
     )
     metrics.add_metric(name="FeedbackRecorded", unit=MetricUnit.Count, value=1)
     return FeedbackResponse.of(feedback)
@@ -120,6 +122,7 @@ def record_feedback_log(body: FeedbackLogRequest) -> tuple[FeedbackLogResponse, 
         roles=current_roles(router),
         now=_now(),
         queue=get_job_queue(),
+        charge=charge_caller(router),
     )
     metrics.add_metric(name="FeedbackRecorded", unit=MetricUnit.Count, value=1)
     response = FeedbackLogResponse(

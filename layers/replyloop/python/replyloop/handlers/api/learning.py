@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from replyloop.domain.learning import Step
 from replyloop.handlers.api.responses import api_responses
-from replyloop.handlers.api.security import require_agent
+from replyloop.handlers.api.security import charge_caller, require_agent
 from replyloop.models.analytics import Leaderboard, LeaderboardItem
 from replyloop.models.api import INTERACTION_ID_PATTERN, JobAccepted, Label
 from replyloop.services import learning
@@ -22,7 +22,7 @@ InteractionId = Annotated[str, Path(pattern=INTERACTION_ID_PATTERN, description=
 
 
 def _accepted(interaction_id: str, step: Step) -> tuple[JobAccepted, int]:
-    job = learning.request_job(get_store(), get_job_queue(), interaction_id, step)
+    job = learning.request_job(get_store(), get_job_queue(), interaction_id, step, charge=charge_caller(router))
     accepted = JobAccepted(
         interaction_id=job.interaction_id,
         step=job.step.value,

@@ -28,7 +28,7 @@ ERRORS = {
     413: "The body is larger than the limit (MAX_BODY_BYTES, 64 KiB by default)",
     415: "The body is not JSON: send it with 'Content-Type: application/json'",
     422: "The request does not match its schema; `errors` names each field and what is wrong with it",
-    429: "Too many requests (API Gateway's throttle); retry with backoff",
+    429: "Too many requests: API Gateway's throttle, or your hourly quota of model calls (`Retry-After` says when)",
     503: "The model or the data store is unavailable; try again shortly",
 }
 

@@ -12,12 +12,21 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from replyloop.domain.auth import Role, principal_from_claims, roles_from_claims
 from replyloop.domain.errors import ForbiddenError
+from replyloop.domain.quota import Spend
 
 
 def claims_of(app: BaseRouter) -> dict[str, Any]:
     authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
     claims = (authorizer.get("jwt") or {}).get("claims") or {}
     return dict(claims) if isinstance(claims, dict) else {}
+
+
+def charge_caller(app: BaseRouter) -> Callable[[Spend], None]:
+    """Charges the caller's hourly quota of model calls (`QuotaExceededError` -> 429 past it)."""
+    from replyloop.wiring import get_quotas, utc_now
+
+    principal = current_principal(app)
+    return lambda spend: get_quotas().spend(principal, spend, utc_now())
 
 
 def current_roles(app: BaseRouter) -> frozenset[Role]:

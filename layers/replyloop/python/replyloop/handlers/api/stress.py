@@ -28,7 +28,7 @@ from replyloop.models.stress import (
     SummaryView,
 )
 from replyloop.services import stress, stress_batch
-from replyloop.wiring import get_batches, get_llm, get_llm_settings, get_registry, get_stress_log, utc_now
+from replyloop.wiring import get_batches, get_llm, get_llm_settings, get_redactor, get_registry, get_stress_log, utc_now
 
 router = APIGatewayHttpRouter()
 RunId = Annotated[
@@ -115,6 +115,7 @@ def poll_stress_batch(run_id: RunId) -> BatchProgressView:
         settings=get_llm_settings(),
         batches=get_batches(),
         now=utc_now(),
+        redactor=get_redactor(),
     )
     return BatchProgressView.of(stress_batch.poll(deps, run_id))
 

@@ -49,7 +49,8 @@ def _now() -> datetime:
 def list_versions() -> VersionList:
     versions = assistant.list_versions(get_registry(), get_llm_settings(), _now())
     active = next(v.version_tag for v in versions if v.status.value == "active")
-    return VersionList(items=[VersionView.of(v) for v in versions], active=active)
+    shutdowns = get_llm_settings().model_shutdowns
+    return VersionList(items=[VersionView.of(v, shutdowns) for v in versions], active=active)
 
 
 @router.post(
@@ -68,10 +69,11 @@ def register_version(body: RegisterVersionRequest) -> tuple[VersionView, int]:
             model=body.model,
             prompt_version=body.prompt_version,
             fine_tune_id=body.fine_tune_id,
+            endpoint=body.endpoint,
         ),
         now=_now(),
     )
-    return VersionView.of(version), 201
+    return VersionView.of(version, get_llm_settings().model_shutdowns), 201
 
 
 @router.post(
@@ -81,7 +83,10 @@ def register_version(body: RegisterVersionRequest) -> tuple[VersionView, int]:
     responses=api_responses(200, "The version, now active", 404, 409),
 )
 def activate_version(tag: Tag) -> VersionView:
-    return VersionView.of(assistant.activate_version(get_registry(), get_llm_settings(), tag, now=_now()))
+    settings = get_llm_settings()
+    return VersionView.of(
+        assistant.activate_version(get_registry(), settings, tag, now=_now()), settings.model_shutdowns
+    )
 
 
 @router.get(
