@@ -66,13 +66,16 @@ chromium: ## Make sure a Chromium for the browser tests exists (installs Debian'
 
 test: setup lint typecheck validate $(CONSOLE) $(DYNAMODB_LOCAL) chromium ## Lint, type-check, validate the template, smoke the benchmarks (fails fast), run every test (browser tests too)
 	$(BIN)/python bench/run.py --smoke
+	$(BIN)/python bench/learning_curve.py --smoke
 	$(BIN)/pytest
 
 bench: $(STAMP) $(DYNAMODB_LOCAL) ## Benchmarks at full size (minutes): ratios against baselines measured in the same run
 	$(BIN)/python bench/run.py --json bench/results.json
+	$(BIN)/python bench/learning_curve.py
 
 bench-smoke: $(STAMP) $(DYNAMODB_LOCAL) ## Benchmarks at small sizes (seconds): checks they still run
 	$(BIN)/python bench/run.py --smoke
+	$(BIN)/python bench/learning_curve.py --smoke
 
 load: $(STAMP) $(CONSOLE) $(DYNAMODB_LOCAL) ## Load test (Locust, headless): 16 agents for 60 s on a fresh local stack; 0 5xx, exact totals
 	$(BIN)/python bench/load.py --users 16 --seconds 60

@@ -516,6 +516,20 @@ def expect_evidence(page: Page, evaluation: dict[str, Any] | None) -> None:
     expect(evidence.get_by_role("link")).to_have_count(len(evaluation["worstRegressions"]))
 
 
+def expect_gepa_search(page: Page, run: dict[str, Any]) -> None:
+    """The stack's default trainer is gepa: a run that trained shows its search as the API reports it."""
+    assert run["trainer"] == "gepa"
+    train = run["steps"].get("train") or {}
+    if train.get("outcome") != "succeeded":
+        return
+    progress = train["progress"]
+    search = page.get_by_test_id("gepa-search")
+    spent = f"{progress['metricCalls']} / {progress['budget']}"
+    expect(search.get_by_test_id("stat-metric-calls")).to_contain_text(spent)
+    expect(search.get_by_test_id("gepa-candidates").locator("tbody tr")).to_have_count(progress["candidates"]["count"])
+    expect(search.get_by_test_id("gepa-diff")).to_contain_text(f"Chosen prompt v{progress['chosen']['promptVersion']}")
+
+
 def test_a_retrain_run_shows_its_evidence_and_an_admin_approves_it(page: Page, stack: Stack, shots: Any) -> None:
     # More history (another random seed, so other messages) gives the evaluation more held-out cases.
     run_cli("dev", "seed", "--url", stack.url, *MORE_HISTORY, env=stack.env)
@@ -543,6 +557,7 @@ def test_a_retrain_run_shows_its_evidence_and_an_admin_approves_it(page: Page, s
     expect_evidence(page, evaluation)
     if evaluation:
         shots(page, "retrain-evidence")
+    expect_gepa_search(page, run)
 
     assert axe_check(page)[0] == []
     if run["status"] == "awaiting_approval":

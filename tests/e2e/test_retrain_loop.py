@@ -226,3 +226,24 @@ def export_objects(stack: dict[str, str], run_id: str) -> tuple[list[dict], dict
         for v in versions
     }
     return versions, bodies
+
+
+def test_a_gepa_run_with_a_budget_of_40_ends_within_it_and_reports_its_search(seeded_stack):
+    """Issue 15's check: POST /api/retrain-runs {"trainer": "gepa", "maxMetricCalls": 40} on a seeded stack."""
+    env, url = json.loads(seeded_stack["env"]), seeded_stack["url"]
+    token = run_cli("dev", "token", "--role", "admin", env=env).strip()
+    body = {"trainer": "gepa", "maxMetricCalls": 40, "minNotUseful": 0, "minEvalCases": 5, "promotion": "approve"}
+    status, started = request(f"{url}/api/retrain-runs", "POST", body, token)
+    assert status == 202, started
+    run = _wait(url, token, started["runId"], lambda r: r["status"] != "running", timeout=300)
+    assert run["trainer"] == "gepa"
+    train = run["steps"]["train"]
+    if run["status"] == "failed":  # the active version may already beat every candidate GEPA finds
+        assert "no candidate scored above the incumbent prompt" in run["reason"], run
+        assert train["outcome"] == "failed"
+    else:
+        assert run["status"] in ("awaiting_approval", "not_promoted", "insufficient_evidence"), run
+        assert train["outcome"] == "succeeded"
+    progress = train["progress"]
+    assert progress["metricCalls"] <= 40 and progress["budget"] == 40
+    assert progress["candidates"]["count"] == len(progress["candidates"]["items"]) >= 1

@@ -105,4 +105,4 @@ def test_a_job_bedrock_refuses_fails_with_the_reason_and_the_trainer_to_use_next
         trainer(bedrock, output_uri="training/retrain").start(context())
     message = str(refused.value)
     assert message.startswith("Bedrock refused the model customization job (ValidationException:")
-    assert "Use trainer prompt" in message
+    assert "Use trainer gepa or compile" in message

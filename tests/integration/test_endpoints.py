@@ -54,7 +54,7 @@ def error(status: int, code: str | None, message: str) -> tuple[int, dict[str, A
         (
             error(403, "fine_tuning_unavailable", "Fine-tuning is no longer available for new jobs (deprecated)."),
             "The openai endpoint no longer takes new fine-tuning jobs (deprecation): Fine-tuning is no longer "
-            "available for new jobs (deprecated). Use trainer prompt or the bedrock endpoint instead.",
+            "available for new jobs (deprecated). Use trainer gepa or trainer compile or the bedrock endpoint instead.",
         ),
         (
             error(429, "insufficient_quota", "You exceeded your current quota."),
@@ -74,7 +74,7 @@ def test_a_provider_that_refuses_new_jobs_fails_the_trainer_with_the_reason_and_
         with pytest.raises(TrainerError) as refused:
             trainer(provider.url).start(context())
     assert says in str(refused.value)
-    assert str(refused.value).endswith("Use trainer prompt or the bedrock endpoint instead.")
+    assert str(refused.value).endswith("Use trainer gepa or trainer compile or the bedrock endpoint instead.")
 
 
 @pytest.mark.parametrize("refusal", [error(429, "rate_limit_exceeded", "Slow down."), error(503, None, "Busy.")])

@@ -60,6 +60,9 @@ def test_an_erasure_removes_one_customers_data_everywhere_and_keeps_the_figures(
     export_training_data(
         Rows(rows), PROMPT, wiring.outputs_for("run-1"), options, redactor=redact, run_id="run-1", now=now
     )
+    # The gepa trainer's checkpoint of that run (twice: a versioned object), whose candidates may quote the lines.
+    for body in (b"candidate quoting Parcel 0 lost", b"a later checkpoint"):
+        boto3.client("s3").put_object(Bucket=bucket, Key="retrain/run-1/gepa/checkpoint.tar.gz", Body=body)
     before = api("GET", "/api/feedback/analytics", **ADMIN).body
     train_before = bucket_text(bucket)["retrain/run-1/train.jsonl"].splitlines()
     assert len(train_before) == 8
@@ -87,6 +90,9 @@ def test_an_erasure_removes_one_customers_data_everywhere_and_keeps_the_figures(
     assert len(train) == 4 and set(train) < set(train_before)
     manifest = json.loads(files["retrain/run-1/manifest.json"])
     assert all(ids == theirs for ids in manifest["provenance"].values())  # SFT lines and DPO pairs alike
+    assert "feedback_train.jsonl" in manifest["provenance"]  # the gepa trainer's cases too
+    gepa = boto3.client("s3").list_object_versions(Bucket=bucket, Prefix="retrain/run-1/gepa/")
+    assert not gepa.get("Versions") and not gepa.get("DeleteMarkers")  # the checkpoint, every version, gone
     assert manifest["erasedLines"] == 4 * len(manifest["provenance"]) and len(manifest["provenance"]) >= 2
     # No earlier version of a rewritten object is left in the (versioned) bucket.
     versions = boto3.client("s3").list_object_versions(Bucket=bucket, Prefix="retrain/run-1/train.jsonl")

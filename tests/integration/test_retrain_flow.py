@@ -23,8 +23,9 @@ from tests.conftest import TEMPLATE
 from tests.helpers import ApiResult, call, http_event
 
 # The seeded data holds a few dozen distinct held-out messages: the gate's minimum is lowered to fit, and
-# most tests promote through the gate alone (the approval tests below use the default, `approve`).
-FAST = {"pollSeconds": 1, "evalCases": 40, "minEvalCases": 5, "promotion": "auto"}
+# most tests promote through the gate alone (the approval tests below use the default, `approve`). They
+# train with `compile` (no model calls); the gepa tests at the end name their trainer.
+FAST = {"pollSeconds": 1, "evalCases": 40, "minEvalCases": 5, "promotion": "auto", "trainer": "compile"}
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +175,7 @@ def test_a_candidate_that_wins_is_promoted_and_drafts_better(flow):
 
     # The candidate serves now, with a retrained prompt; the evaluation is a stress-test log.
     versions = {v["versionTag"]: v for v in admin("GET", "/api/versions").body["items"]}
-    assert versions[candidate]["status"] == "active" and versions[candidate]["trainer"] == "prompt"
+    assert versions[candidate]["status"] == "active" and versions[candidate]["trainer"] == "compile"
     assert versions["v1"]["status"] == "frozen"
     evaluation = admin("GET", f"/api/stress-tests/{run_id}").body
     summary = evaluation["summary"]
@@ -380,7 +381,101 @@ def test_a_provider_that_refuses_new_fine_tuning_jobs_fails_the_run_with_the_rea
     assert view["status"] == "failed", view
     assert view["reason"] == (
         "TrainerError: The legacy endpoint no longer takes new fine-tuning jobs (deprecation): New fine-tuning "
-        "jobs are no longer accepted (deprecated 2027-01-06). Use trainer prompt or the openai endpoint instead."
+        "jobs are no longer accepted (deprecated 2027-01-06). Use trainer gepa or trainer compile or the openai "
+        "endpoint instead."
     )
     assert [r["path"] for r in provider.requests if r["method"] == "POST"][-1] == "/v1/fine_tuning/jobs"
     assert view["candidateVersion"] is None
+
+
+# -- the gepa trainer ------------------------------------------------------------------------------------
+
+
+def test_gepa_evolves_a_prompt_within_its_budget_and_the_gate_promotes_it(flow):
+    assert admin("POST", "/api/versions/v1/activate").status == 200  # the bare first version serves
+    view = run({"minNotUseful": 0, "trainer": "gepa", "maxMetricCalls": 40}, timeout=300)
+    assert view["status"] == "promoted", view
+    assert list(view["steps"]) == ["begin", "export", "train", "register", "evaluate", "promote"]
+    train = view["steps"]["train"]
+    progress = train["progress"]
+    assert train["outcome"] == "succeeded" and progress["finished"] and progress["stoppedBy"] == "budget"
+    assert 0 < progress["metricCalls"] <= 40 and progress["budget"] == 40
+    assert progress["candidates"]["count"] >= 2 and progress["bestScore"] > progress["seedScore"]
+    assert all("validationScore" in c for c in progress["candidates"]["items"])
+    assert progress["llmCalls"] > 0 and progress["valSplit"] == "validation"
+    chosen = progress["chosen"]
+    assert chosen["diff"].startswith("--- reply v") and chosen["diffUrl"].endswith(f"to={chosen['promptVersion']}")
+
+    # GEPA's cases are the export's train and validation lines: never a held-out (evaluation) case.
+    run_id = view["runId"]
+    cases = s3_lines(flow, run_id, "feedback_train.jsonl") + s3_lines(flow, run_id, "feedback_validation.jsonl")
+    manifest = s3_lines(flow, run_id, "manifest.json")
+    held_out = {case["interactionId"] for case in manifest["heldOut"]["cases"]}
+    assert cases and not {case["interactionId"] for case in cases} & held_out
+    assert not {case["interactionId"] for case in cases} & set(view["evaluation"]["caseIds"])
+
+    versions = {v["versionTag"]: v for v in admin("GET", "/api/versions").body["items"]}
+    candidate = versions[view["candidateVersion"]]
+    assert candidate["trainer"] == "gepa" and candidate["status"] == "active"
+    assert candidate["promptVersion"] == chosen["promptVersion"]
+    prompts = admin("GET", "/api/prompts/reply/versions").body["items"]  # what the Prompts page lists
+    prompt = next(p for p in prompts if p["version"] == chosen["promptVersion"])
+    assert prompt["improvementNotes"].startswith(f"Retrain run {run_id}. GEPA: ")
+    path, _, query = chosen["diffUrl"].partition("?")
+    diff = admin("GET", path, params=dict(pair.split("=") for pair in query.split("&")))
+    assert diff.status == 200 and diff.body["unifiedDiff"] == chosen["diff"]
+
+
+def test_a_gepa_budget_too_small_for_one_iteration_fails_the_run_with_the_reason(flow):
+    view = run({"minNotUseful": 0, "trainer": "gepa", "maxMetricCalls": 5})
+    assert view["status"] == "failed", view
+    assert view["reason"].startswith("TrainerError: maxMetricCalls 5 cannot pay for scoring the incumbent prompt")
+    assert view["candidateVersion"] is None
+
+
+def test_a_gepa_budget_spent_without_a_better_prompt_fails_the_run_with_its_search_on_record(flow, monkeypatch):
+    from replyloop.adapters.gepa_trainer import ReplyAdapter
+
+    assert admin("POST", "/api/versions/v1/activate").status == 200
+    # A reflection that proposes nothing better: every candidate drafts like the incumbent, none is kept.
+    monkeypatch.setattr(ReplyAdapter, "reflect", lambda self, prompt: "```\nBe brief.\n```")
+    view = run({"minNotUseful": 0, "trainer": "gepa", "maxMetricCalls": 40})
+    assert view["status"] == "failed", view
+    assert view["reason"].startswith("TrainingFailedError: GEPA: ")
+    assert "no candidate scored above the incumbent prompt" in view["reason"]
+    train = view["steps"]["train"]
+    assert train["outcome"] == "failed" and view["candidateVersion"] is None
+    progress = train["progress"]
+    assert progress["finished"] and progress["stoppedBy"] == "budget" and progress["bestCandidate"] == 0
+    assert progress["metricCalls"] <= 40 and progress["candidates"]["count"] == 1
+
+
+def test_gepa_loops_over_invocations_and_resumes_from_its_checkpoint_after_an_interruption(flow, monkeypatch):
+    from replyloop.adapters.gepa_trainer import GepaTrainer, ReplyAdapter
+    from replyloop.domain.errors import LlmUnavailableError
+
+    assert admin("POST", "/api/versions/v1/activate").status == 200
+    monkeypatch.setattr(GepaTrainer, "iterations_per_invocation", 1)  # one iteration per Lambda invocation
+    reflections = {"n": 0}
+    reflect = ReplyAdapter.reflect
+
+    def loses_the_model_once(self, prompt):
+        reflections["n"] += 1
+        if reflections["n"] == 2:  # mid-run, after checkpoints: what the port raises when the model times out
+            self.failure = LlmUnavailableError("The model did not answer in time; try again shortly.")
+            raise self.failure
+        return reflect(self, prompt)
+
+    monkeypatch.setattr(ReplyAdapter, "reflect", loses_the_model_once)
+    view = run({"minNotUseful": 0, "trainer": "gepa", "maxMetricCalls": 40}, timeout=300)
+    assert view["status"] in ("promoted", "not_promoted"), view
+    progress = view["steps"]["train"]["progress"]
+    assert reflections["n"] >= 3
+    # Each invocation resumed from the checkpoint the last one left: the interrupted one's retry too.
+    assert progress["invocations"] >= 3 and len(progress["resumedAt"]) >= 2
+    assert progress["resumedAt"] == sorted(progress["resumedAt"])
+    assert progress["metricCalls"] <= 40 and progress["finished"]
+    checkpoint = boto3.client("s3").head_object(
+        Bucket=flow.buckets["TrainingBucket"], Key=f"retrain/{view['runId']}/gepa/checkpoint.tar.gz"
+    )
+    assert checkpoint["ContentLength"] > 0

@@ -51,6 +51,62 @@ function Evidence({ evaluation: e }) {
   );
 }
 
+/** The gepa trainer's search: its budget spent, the candidates it explored and the prompt it chose. */
+function GepaSearch({ progress: p }) {
+  const chosen = p.chosen;
+  return (
+    <div class="card" data-testid="gepa-search">
+      <h2>Prompt search (GEPA)</h2>
+      <div class="evidence">
+        <Stat testid="stat-metric-calls" label="Metric calls" value={`${p.metricCalls} / ${p.budget}`} hint="drafts scored by the judge, of the budget" />
+        <Stat testid="stat-llm-calls" label="LLM calls" value={num(p.llmCalls, 0)} hint={`${p.invocations} invocation(s), ${p.iterations} iteration(s)`} />
+        <Stat testid="stat-candidates" label="Candidates" value={num(p.candidates.count, 0)} />
+        <Stat
+          testid="stat-best-score"
+          label="Best validation score"
+          value={num(p.bestScore)}
+          hint={`incumbent prompt ${num(p.seedScore)} on ${p.valCases} ${p.valSplit} cases`}
+        />
+      </div>
+      <div class="table-wrap">
+        <table data-testid="gepa-candidates">
+          <caption>Candidates by validation score (0–1)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Candidate</th>
+              <th scope="col">From</th>
+              <th scope="col">Validation score</th>
+              <th scope="col">Found at metric call</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.candidates.items.map((c) => (
+              <tr>
+                <th scope="row">
+                  {c.index === 0 ? "0 (incumbent prompt)" : c.index}
+                  {c.index === p.bestCandidate ? " – best" : ""}
+                </th>
+                <td>{c.parent === null ? "–" : c.parent}</td>
+                <td class="n">{num(c.validationScore, 3)}</td>
+                <td class="n">{c.foundAtMetricCall}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {chosen && (
+        <details data-testid="gepa-diff">
+          <summary>Chosen prompt v{chosen.promptVersion} against the incumbent</summary>
+          <p>
+            <a href="#/prompts">Prompts</a> shows it word by word, with its notes.
+          </p>
+          <pre>{chosen.diff}</pre>
+        </details>
+      )}
+    </div>
+  );
+}
+
 /** A candidate that passed the gate waits for a person: approve (promote it) or reject, after a confirmation. */
 function Approval({ run, onDecided }) {
   const { api } = useApp();
@@ -144,6 +200,7 @@ function RunDetail({ id }) {
             </p>
             {asking && <Approval run={run} onDecided={result.reload} />}
             {run.evaluation && <Evidence evaluation={run.evaluation} />}
+            {run.steps.train?.progress?.candidates && <GepaSearch progress={run.steps.train.progress} />}
             <dl class="details">
               <dt>Run</dt>
               <dd>{run.runId}</dd>

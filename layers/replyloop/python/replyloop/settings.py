@@ -25,6 +25,7 @@ from replyloop.domain.endpoints import (
     bedrock_base_url,
 )
 from replyloop.domain.retrain import PromotionPolicy, TrainerName
+from replyloop.domain.runs import DEFAULT_MAX_METRIC_CALLS
 
 DEFAULT_PRICES = {  # USD per million tokens: [input, output]
     "gpt-4o-mini": [0.15, 0.60],
@@ -175,7 +176,8 @@ class LlmSettings(EnvModel):
 class RetrainSettings(EnvModel):
     """Retrain defaults (template parameters); a run's input may override some (`services.retrain.RunOptions`)."""
 
-    trainer: TrainerName = Field(default=TrainerName.PROMPT, alias="RETRAIN_TRAINER")
+    trainer: TrainerName = Field(default=TrainerName.GEPA, alias="RETRAIN_TRAINER")
+    max_metric_calls: int = Field(default=DEFAULT_MAX_METRIC_CALLS, ge=1, le=100_000, alias="RETRAIN_MAX_METRIC_CALLS")
     fine_tune_method: Literal["sft", "dpo", "reinforcement"] = Field(default="sft", alias="RETRAIN_FINE_TUNE_METHOD")
     base_model: str | None = Field(default=None, alias="RETRAIN_BASE_MODEL")
     fine_tune_endpoint: str = Field(default="openai", alias="RETRAIN_ENDPOINT")  # where the openai trainer fine-tunes

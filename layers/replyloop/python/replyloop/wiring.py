@@ -240,10 +240,15 @@ def get_redactor() -> Redactor:
 
 
 def trainer_for(name: TrainerName, method: FineTuneMethod, *, endpoint: str = "openai") -> Trainer:
-    """The retrain run's trainer (the `Trainers` port): a compiled prompt, a fine-tuning job on the named
-    endpoint, or a Bedrock model customization job."""
+    """The retrain run's trainer (the `Trainers` port): GEPA, a compiled prompt, a fine-tuning job on the
+    named endpoint, or a Bedrock model customization job."""
     from replyloop.adapters.trainers import OpenAITrainer, PromptTrainer
 
+    if name is TrainerName.GEPA:
+        from replyloop.adapters.gepa_trainer import GepaTrainer
+
+        bucket = load(TrainingBucketSettings).training_bucket
+        return GepaTrainer(get_registry(), get_llm(), get_llm_settings(), _s3(), bucket)
     if name is TrainerName.BEDROCK_CUSTOMIZATION:
         return _bedrock_trainer()
     if name is TrainerName.OPENAI:

@@ -1,8 +1,9 @@
 """Trainers: how a retrain run turns exported data into a candidate version. Chosen by `RETRAIN_TRAINER`.
 
-- `prompt` (default): compiles a retrained prompt version (`domain.retrain.compile_prompt`); works
-  with any model, and with no fine-tuning at all (OpenAI closes self-serve fine-tuning to new jobs
-  after 2027-01-06).
+- `gepa` (default): evolves the prompt with GEPA, measured on the validation split (`gepa_trainer.py`).
+- `compile` (`prompt` is its deprecated alias): compiles a retrained prompt version
+  (`domain.retrain.compile_prompt`) with no model calls; works with any model, and with no fine-tuning
+  at all (OpenAI closes self-serve fine-tuning to new jobs after 2027-01-06). The baseline GEPA must beat.
 - `openai`: uploads the exported JSONL to a named endpoint (`openai`, `bedrock`, any base URL) and
   creates a fine-tuning job - supervised (SFT), preference (DPO) or reinforcement (RFT, the judge as
   grader) - then polls it. A provider that refuses the job for good (deprecation, quota, a model it
@@ -50,7 +51,7 @@ def _trainers_without_fine_tuning() -> list[str]:
 
 
 class PromptTrainer:
-    name = TrainerName.PROMPT
+    name = TrainerName.COMPILE
 
     def __init__(self, registry: Registry, token_budget: int = DEFAULT_EXEMPLAR_TOKEN_BUDGET) -> None:
         self.registry, self.token_budget = registry, token_budget
@@ -265,7 +266,7 @@ class BedrockCustomizationTrainer:
                 message = error.response.get("Error", {}).get("Message", "")
                 raise TrainerError(
                     f"Bedrock refused the model customization job ({code}: {BEDROCK_REFUSALS[code]}): {message} "
-                    "Use trainer prompt (no fine-tuning), or the openai trainer on another endpoint."
+                    "Use trainer gepa or compile (no fine-tuning), or the openai trainer on another endpoint."
                 ) from error
             raise
         return self._state(context, self.client.get_model_customization_job(jobIdentifier=name))

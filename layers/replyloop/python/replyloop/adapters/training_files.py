@@ -92,7 +92,20 @@ class S3ExportFiles:
             if changed:
                 self._replace(manifest_key, json.dumps(manifest, indent=2).encode("utf-8"))
                 rewritten += 1
+                # The gepa trainer's checkpoint holds candidate prompts, which may quote the erased lines:
+                # gone, every version (a run still training then starts its search again without them).
+                rewritten += self._delete_all(f"{folder}/gepa/")
         return Erased(export_objects=rewritten)
+
+    def _delete_all(self, prefix: str) -> int:
+        """Every version of every object under `prefix` deleted; how many objects there were."""
+        keys: set[str] = set()
+        with _bucket_errors():
+            for page in self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=prefix):
+                for version in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]:
+                    keys.add(version["Key"])
+                    self.client.delete_object(Bucket=self.bucket, Key=version["Key"], VersionId=version["VersionId"])
+        return len(keys)
 
     def _manifests(self) -> Iterator[str]:
         with _bucket_errors():

@@ -32,9 +32,15 @@ def retrain() -> None:
 @TOKEN_OPTION
 @click.option(
     "--trainer",
-    type=click.Choice(["prompt", "openai", "bedrock-customization"]),
+    type=click.Choice(["gepa", "compile", "prompt", "openai", "bedrock-customization"]),
     default=None,
-    help="Default: the stack's setting.",
+    help="Default: the stack's setting (gepa). prompt: the deprecated name of compile.",
+)
+@click.option(
+    "--max-metric-calls",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="For --trainer gepa: drafts it may score (default: the stack's, 200).",
 )
 @click.option(
     "--fine-tune-method", type=click.Choice(["sft", "dpo", "reinforcement"]), default=None, help="For --trainer openai."
@@ -71,6 +77,7 @@ def retrain_start(
     url: str,
     token: str | None,
     trainer: str | None,
+    max_metric_calls: int | None,
     fine_tune_method: str | None,
     endpoint: str | None,
     days: int | None,
@@ -99,6 +106,7 @@ def retrain_start(
     request = NewRetrainRun.model_validate(
         {
             "trainer": trainer,
+            "maxMetricCalls": max_metric_calls,
             "fineTuneMethod": fine_tune_method,
             "endpoint": endpoint,
             "lookbackDays": days,

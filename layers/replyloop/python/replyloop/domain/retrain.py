@@ -1,6 +1,6 @@
-"""The weekly retrain: run states, the prompt trainer's compiler and the promotion rule (all pure).
+"""The weekly retrain: run states, the compile trainer's compiler and the promotion rule (all pure).
 
-The `prompt` trainer compiles a retrained prompt version from what the export saw: improvement
+The `compile` trainer (formerly `prompt`) compiles a retrained prompt version from what the export saw: improvement
 notes summarised from the failure explanations, guidance per failure category, and the best
 corrected replies as few-shot exemplars - the top ones per category by the judge's score gain,
 deduplicated, new ones first, within a token budget. It works with any model.
@@ -47,7 +47,9 @@ class PromotionPolicy(StrEnum):
 
 
 class TrainerName(StrEnum):
-    PROMPT = "prompt"
+    GEPA = "gepa"  # reflective prompt evolution, measured on the validation split (domain/gepa.py)
+    COMPILE = "compile"  # lessons and exemplars compiled into the prompt, no model calls (`compile_prompt`)
+    PROMPT = "compile"  # an alias of COMPILE (same value): code written for the old name keeps working
     OPENAI = "openai"
     BEDROCK_CUSTOMIZATION = "bedrock-customization"  # Bedrock's CreateModelCustomizationJob
 
@@ -55,6 +57,14 @@ class TrainerName(StrEnum):
     def data_format(self) -> str | None:
         """The export format this trainer uploads (None: it reads no training file)."""
         return {TrainerName.OPENAI: "openai", TrainerName.BEDROCK_CUSTOMIZATION: "bedrock"}.get(self)
+
+    @classmethod
+    def _missing_(cls, value: object) -> TrainerName | None:
+        # `prompt` was the compile trainer's name: stored runs and old configuration keep working.
+        return cls.COMPILE if value == DEPRECATED_COMPILE_NAME else None
+
+
+DEPRECATED_COMPILE_NAME = "prompt"
 
 
 GROUP_SEPARATOR = "\x1f"  # between a failure category and a topic in `PromptMaterial.exemplars` keys

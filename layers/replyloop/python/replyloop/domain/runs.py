@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from replyloop.domain.deadline import Deadline
 from replyloop.domain.errors import ReplyloopError
 from replyloop.domain.prompts import PromptVersion
 from replyloop.domain.retrain import PromotionPolicy, PromptMaterial, RunStatus, TrainerName
@@ -23,6 +24,7 @@ StressStatus = Literal["running", "finished", "failed"]
 StressMode = Literal["live", "batch"]
 TrainingStatus = Literal["running", "succeeded", "failed", "cancelled"]
 TrainingPolicyName = Literal["reviewed", "judged"]
+DEFAULT_MAX_METRIC_CALLS = 200  # the gepa trainer's budget (template parameter RetrainMaxMetricCalls)
 
 
 # -- retrain runs ---------------------------------------------------------------------------------
@@ -47,11 +49,13 @@ class RetrainConfig:
     version: str | None = None  # export only this assistant version's verdicts
     data_format: DataFormat = "openai"  # the export's lines (`format` in a run's options)
     endpoint: str = "openai"  # where a fine-tuning trainer trains (and the candidate is served)
+    max_metric_calls: int = DEFAULT_MAX_METRIC_CALLS  # the gepa trainer's budget of scored drafts
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": self.data_format,
             "endpoint": self.endpoint,
+            "maxMetricCalls": self.max_metric_calls,
             "minEvalCases": self.min_eval_cases,
             "promotion": self.promotion.value,
             "approvalTimeoutSeconds": self.approval_timeout_seconds,
@@ -85,6 +89,7 @@ class RetrainConfig:
             version=data.get("version"),
             data_format="bedrock" if data.get("format") == "bedrock" else "openai",
             endpoint=str(data.get("endpoint") or "openai"),
+            max_metric_calls=int(data.get("maxMetricCalls", DEFAULT_MAX_METRIC_CALLS)),
         )
 
 
@@ -132,6 +137,8 @@ class TrainingContext:
     material: PromptMaterial
     files: dict[str, str]  # file name -> location (s3://bucket/key)
     now: datetime
+    max_metric_calls: int = DEFAULT_MAX_METRIC_CALLS  # the gepa trainer's budget
+    deadline: Deadline | None = None  # this invocation's time, for trainers that work within it (gepa)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,16 +149,23 @@ class TrainingState:
     fine_tune_id: str | None = None
     detail: str = ""
     endpoint: str | None = None  # where the trained model is served (None: the active version's endpoint)
+    # Running, and the trainer works itself (gepa): invoke it again at once instead of waiting to poll.
+    again: bool = False
+    progress: Mapping[str, Any] | None = None  # the trainer's own figures (gepa: metric calls, candidates)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "endpoint": self.endpoint,
             "status": self.status,
             "model": self.model,
             "promptVersion": self.prompt_version,
             "fineTuneId": self.fine_tune_id,
             "detail": self.detail,
+            "again": self.again,
         }
+        if self.progress is not None:
+            data["progress"] = dict(self.progress)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TrainingState:
@@ -162,6 +176,8 @@ class TrainingState:
             fine_tune_id=data.get("fineTuneId"),
             detail=data.get("detail", ""),
             endpoint=data.get("endpoint"),
+            again=bool(data.get("again", False)),
+            progress=data.get("progress"),
         )
 
 

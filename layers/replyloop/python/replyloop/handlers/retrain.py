@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from replyloop.domain.deadline import Deadline
 from replyloop.domain.errors import InvalidRequestError
 from replyloop.handlers.observability import discard_unpublished_metrics, logger, metrics, tracer
 from replyloop.services import retrain
@@ -49,7 +50,10 @@ class StepEvent(BaseModel):
     decision: dict[str, Any] = Field(default_factory=dict)
 
 
-def deps() -> retrain.Deps:
+def deps(context: LambdaContext | None = None) -> retrain.Deps:
+    deadline = None
+    if context is not None:
+        deadline = Deadline(context.get_remaining_time_in_millis, get_llm_settings().deadline_margin_seconds)
     return retrain.Deps(
         runs=get_retrain_runs(),
         registry=get_registry(),
@@ -62,6 +66,7 @@ def deps() -> retrain.Deps:
         outputs_for=outputs_for,
         redactor=get_redactor(),
         now=utc_now(),
+        deadline=deadline,
     )
 
 
@@ -73,6 +78,7 @@ STEPS: dict[str, Callable[[retrain.Deps, StepEvent], dict[str, Any]]] = {
     "skip": lambda d, e: retrain.skip(d, e.run_id, e.reason),
     "train": lambda d, e: retrain.train(d, e.run_id),
     "poll": lambda d, e: retrain.poll(d, e.run_id, e.polls, e.max_polls),
+    "optimize": lambda d, e: retrain.optimize(d, e.run_id),
     "register": lambda d, e: retrain.register(d, e.run_id),
     "prepare_evaluation": lambda d, e: retrain.prepare_evaluation(d, e.run_id),
     "evaluate_case": lambda d, e: retrain.evaluate_case(d, e.run_id, e.interaction_id),
@@ -98,6 +104,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if run is None:
         raise InvalidRequestError(f"Unknown retrain step {step.step!r}; one of {sorted(STEPS)}.")
     logger.append_keys(runId=step.run_id, step=step.step)
-    result = run(deps(), step)
+    result = run(deps(context), step)
     logger.info("Retrain step finished", extra={"result": result})
     return result

@@ -13,8 +13,14 @@ from replyloop.models.api import ApiModel, RequestModel
 class NewRetrainRun(RequestModel):
     """Overrides for this run only; anything left out uses the stack's configuration."""
 
-    trainer: Literal["prompt", "openai", "bedrock-customization"] | None = Field(
-        default=None, description="How to train the candidate (docs/retrain.md, Trainers)."
+    trainer: Literal["gepa", "compile", "prompt", "openai", "bedrock-customization"] | None = Field(
+        default=None,
+        description="How to train the candidate (docs/retrain.md, Trainers): gepa (prompt evolution, LLM calls), "
+        "compile (no LLM calls), openai or bedrock-customization (fine-tuning); prompt is the deprecated name of "
+        "compile.",
+    )
+    max_metric_calls: int | None = Field(
+        default=None, ge=1, le=100_000, description="For the gepa trainer: drafts it may score (its budget)."
     )
     fine_tune_method: Literal["sft", "dpo", "reinforcement"] | None = Field(
         default=None,

@@ -35,6 +35,7 @@ from typing import IO, Any
 from replyloop.domain.bedrock import DEFAULT_MAX_EXAMPLE_TOKENS as BEDROCK_MAX_EXAMPLE_TOKENS
 from replyloop.domain.bedrock import bedrock_example, validate_bedrock
 from replyloop.domain.clock import format_timestamp
+from replyloop.domain.gepa import FeedbackCase
 from replyloop.domain.prompts import PromptVersion
 from replyloop.domain.reinforcement import rft_example, validate_rft
 from replyloop.domain.retrain import PromptMaterial
@@ -62,6 +63,10 @@ FILES = {
     ("rft", "train"): "rft_train.jsonl",  # reinforcement fine-tuning: the input, and the grader's fields
     ("rft", "validation"): "rft_validation.jsonl",
 }
+# The gepa trainer's cases (domain/gepa.py): each exported line's message, preferred reply and what the
+# explain worker said, redacted like the rest; train and validation splits only, in the manifest's
+# counts and provenance like every file (so an erasure rewrites them too).
+FEEDBACK_FILES = {"train": "feedback_train.jsonl", "validation": "feedback_validation.jsonl"}
 MANIFEST = "manifest.json"
 
 
@@ -279,6 +284,17 @@ class _Tally:
             return
         self.exported += 1
         self._write(FILES[("sft", split)], line, row.interaction_id)
+        case = FeedbackCase(
+            interaction_id=row.interaction_id,
+            message=row.message,
+            reference=preferred,
+            agent_reply=row.agent_reply,
+            ai_reply=row.ai_reply,
+            failure_category=row.failure_category,
+            explanation=row.explanation,
+            topic=row.topic,
+        )
+        self._write(FEEDBACK_FILES[split], case.to_json(), row.interaction_id)  # in the provenance: erasable
         if split == "train":
             self.material.add(row)
         if self.options.data_format != "openai":
@@ -297,7 +313,7 @@ class _Tally:
         self.provenance.add(name, interaction_id)
 
     def file_counts(self) -> dict[str, int]:
-        return {name: self.counts.get(name, 0) for name in FILES.values()}
+        return {name: self.counts.get(name, 0) for name in [*FILES.values(), *FEEDBACK_FILES.values()]}
 
 
 def export_training_data(

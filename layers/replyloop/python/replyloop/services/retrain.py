@@ -1,8 +1,8 @@
 """The weekly retrain, one function per state of `statemachines/retrain.asl.json`.
 
-begin -> export -> (skip | train -> poll... -> register -> prepare_evaluation -> evaluate_case (Map) -> decide),
-and `fail` from any Catch. Every step reads what it needs from the run record and is safe to retry:
-the run, the files, the prompt version, the fine-tuning job, the candidate version and each
+begin -> export -> (skip | train -> (poll... | optimize...) -> register -> prepare_evaluation ->
+evaluate_case (Map) -> decide), and `fail` from any Catch. Every step reads what it needs from the run
+record and is safe to retry: the run, the files, the prompt version, the fine-tuning job, the candidate version and each
 evaluated case are keyed by the run id (or the interaction id within it).
 """
 
@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from replyloop.domain.deadline import Deadline
 from replyloop.domain.errors import InvalidRequestError, NotFoundError, ReplyloopError
 from replyloop.domain.retrain import (
     Decision,
@@ -73,6 +74,7 @@ class RunOptions(BaseModel):
     training_policy: Literal["reviewed", "judged"] | None = Field(default=None, alias="trainingPolicy")
     version: str | None = Field(default=None, max_length=64)
     data_format: Literal["openai", "bedrock"] | None = Field(default=None, alias="format")
+    max_metric_calls: int | None = Field(default=None, alias="maxMetricCalls", ge=1, le=100_000)
 
     def resolve(self, settings: RetrainSettings) -> RetrainConfig:
         """Every option, from the run's input or else the settings; read by every later step."""
@@ -98,6 +100,7 @@ class RunOptions(BaseModel):
             version=self.version,
             data_format=_data_format(trainer, self.data_format),
             endpoint=self.endpoint or settings.fine_tune_endpoint,
+            max_metric_calls=pick("max_metric_calls"),
         )
 
 
@@ -133,6 +136,7 @@ class Deps:
     outputs_for: OutputsFor
     redactor: Redactor
     now: datetime
+    deadline: Deadline | None = None  # this invocation's time (the gepa trainer works within it)
 
 
 NOT_DRAFTABLE = (
@@ -229,6 +233,8 @@ def _context(deps: Deps, run_id: str) -> TrainingContext:
         material=PromptMaterial.from_json(deps.runs.data(run_id, "material") or {}),
         files=dict(exported.get("files") or {}),
         now=deps.now,
+        max_metric_calls=_config(deps, run_id).max_metric_calls,
+        deadline=deps.deadline,
     )
 
 
@@ -241,7 +247,29 @@ def train(deps: Deps, run_id: str) -> dict[str, Any]:
     state = _trainer(deps, run_id).start(_context(deps, run_id))
     deps.runs.save_data(run_id, "training", state.to_json())
     deps.runs.record_step(run_id, "train", state.status, state.to_json(), deps.now)
-    return {"status": state.status, "polls": 0}
+    if state.status in ("failed", "cancelled"):  # recorded first: the step shows what the trainer did
+        raise TrainingFailedError(state.detail)
+    return {"status": state.status, "polls": 0, "again": state.again}
+
+
+def optimize(deps: Deps, run_id: str) -> dict[str, Any]:
+    """One more invocation of a trainer that works by itself (gepa): it resumes from its checkpoint and
+    stops when its budget is spent or the invocation's time runs short. The state machine loops here
+    while the result says `again`; a retried invocation resumes from the same checkpoint."""
+    stored = deps.runs.data(run_id, "training")
+    if stored is None:
+        raise NotFoundError(f"Run {run_id!r} has no training to continue.")
+    state = TrainingState.from_json(stored)
+    if state.status == "running":
+        before = (state.progress or {}).get("metricCalls")
+        state = _trainer(deps, run_id).poll(_context(deps, run_id), state)
+        if state.again and before is not None and (state.progress or {}).get("metricCalls") == before:
+            raise TrainerError(f"The trainer made no progress in one invocation ({before} metric calls spent).")
+        deps.runs.save_data(run_id, "training", state.to_json())
+        deps.runs.record_step(run_id, "train", state.status, state.to_json(), deps.now)
+    if state.status in ("failed", "cancelled"):
+        raise TrainingFailedError(state.detail)
+    return {"status": state.status, "polls": 0, "again": state.again}
 
 
 def poll(deps: Deps, run_id: str, polls: int, max_polls: int) -> dict[str, Any]:
@@ -258,7 +286,7 @@ def poll(deps: Deps, run_id: str, polls: int, max_polls: int) -> dict[str, Any]:
         raise TrainingTimeoutError(f"Training did not finish after {polls} polls; the job may still be running.")
     if state.status in ("failed", "cancelled"):
         raise TrainingFailedError(state.detail)
-    return {"status": state.status, "polls": polls}
+    return {"status": state.status, "polls": polls, "again": state.again}
 
 
 def register(deps: Deps, run_id: str) -> dict[str, Any]:

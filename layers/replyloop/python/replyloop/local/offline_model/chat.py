@@ -7,9 +7,22 @@ import time
 import uuid
 from typing import Any
 
-from replyloop.local.offline_model.drafting import MODEL_NAME, count_tokens, draft_reply, split_tokens, token_logprobs
+from replyloop.local.offline_model.drafting import (
+    MODEL_NAME,
+    count_tokens,
+    draft_reply,
+    message_text,
+    split_tokens,
+    token_logprobs,
+)
+from replyloop.local.offline_model.reflection import is_reflection, reflect
 from replyloop.local.offline_model.state import LOCK, TRAINED, api_error
 from replyloop.local.offline_model.structured import STRUCTURED_HANDLERS
+
+
+def last_user_text(messages: list[Any]) -> str:
+    users = [message_text(m) for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    return users[-1] if users else ""
 
 
 def chat_completion(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -24,6 +37,8 @@ def chat_completion(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if handler is None:
             return api_error(400, f"The offline model cannot produce the schema {schema.get('name')!r}.")
         content, probability = json.dumps(handler(messages, schema.get("schema") or {})), 0.9
+    elif is_reflection(last_user_text(messages)):
+        content, probability = reflect(last_user_text(messages)), 0.9
     else:
         with LOCK:
             learned = list(TRAINED.get(str(body.get("model")), []))
