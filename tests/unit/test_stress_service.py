@@ -12,7 +12,7 @@ from replyloop.domain.clock import format_timestamp
 from replyloop.domain.entities import Improvement
 from replyloop.domain.errors import ConflictError, InvalidRequestError, NotFoundError
 from replyloop.domain.prompts import PromptVersion
-from replyloop.domain.retrain import TrainerName
+from replyloop.domain.retrain_names import TrainerName
 from replyloop.domain.runs import NewStressRun, RunSummary, StageChange, StressRun
 from replyloop.domain.stress import CaseResult
 from replyloop.domain.stress_batch import BatchQuery, Stage

@@ -16,7 +16,7 @@ from typing import Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from replyloop.caches import register
-from replyloop.domain.retrain import PromotionPolicy, TrainerName
+from replyloop.domain.retrain_names import PromotionPolicy, TrainerName
 
 DEFAULT_PRICES = {  # USD per million tokens: [input, output]
     "gpt-4o-mini": [0.15, 0.60],
@@ -31,7 +31,9 @@ class SettingsError(Exception):
 
 
 class EnvModel(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    # Built on first validation, not at import: a function validates only its own model (and the sections
+    # its factories ask for), so the other functions' models cost its cold start nothing.
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
 
 
 # -- sections -----------------------------------------------------------------------------------------

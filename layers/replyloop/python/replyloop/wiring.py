@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from replyloop.caches import cached
 from replyloop.domain.learning import Step
-from replyloop.domain.retrain import TrainerName
-from replyloop.domain.runs import FineTuneMethod
+from replyloop.domain.retrain_names import TrainerName
 from replyloop.ports import BatchApi, Llm, Outputs, Redactor, Trainer
 from replyloop.settings import (
     DeadLetterSettings,
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
     from replyloop.adapters.stress_log import DynamoStressLog
     from replyloop.adapters.training_reviews import DynamoTrainingReviews
+    from replyloop.domain.runs import FineTuneMethod
     from replyloop.services.erasure import ErasureDeps
 
 

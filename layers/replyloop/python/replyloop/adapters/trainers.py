@@ -16,7 +16,8 @@ import tempfile
 from typing import Any, Literal, Protocol
 
 from replyloop.domain.prompts import PromptVersion
-from replyloop.domain.retrain import DEFAULT_EXEMPLAR_TOKEN_BUDGET, TrainerName, compile_prompt
+from replyloop.domain.retrain import DEFAULT_EXEMPLAR_TOKEN_BUDGET, compile_prompt
+from replyloop.domain.retrain_names import TrainerName
 from replyloop.domain.runs import TrainerError, TrainingContext, TrainingState, TrainingStatus
 from replyloop.ports import Registry
 

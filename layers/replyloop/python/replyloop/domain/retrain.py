@@ -41,16 +41,6 @@ class RunStatus(StrEnum):
         return self not in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
 
 
-class PromotionPolicy(StrEnum):
-    APPROVE = "approve"  # a candidate that passed the gate waits for an admin's approval
-    AUTO = "auto"  # the gate alone promotes
-
-
-class TrainerName(StrEnum):
-    PROMPT = "prompt"
-    OPENAI = "openai"
-
-
 GROUP_SEPARATOR = "\x1f"  # between a failure category and a topic in `PromptMaterial.exemplars` keys
 
 

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from replyloop.domain.errors import ReplyloopError
 from replyloop.domain.prompts import PromptVersion
-from replyloop.domain.retrain import PromotionPolicy, PromptMaterial, RunStatus, TrainerName
+from replyloop.domain.retrain import PromptMaterial, RunStatus
+from replyloop.domain.retrain_names import PromotionPolicy, TrainerName
 from replyloop.domain.stress import StressSummary
 from replyloop.domain.stress_batch import BatchState, Stage
 from replyloop.domain.versions import AssistantVersion

@@ -18,13 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from replyloop.domain.errors import NotFoundError, ReplyloopError
 from replyloop.domain.retrain import (
     Outcome,
-    PromotionPolicy,
     PromptMaterial,
     RunStatus,
-    TrainerName,
     decide,
     evidence_of,
 )
+from replyloop.domain.retrain_names import PromotionPolicy, TrainerName
 from replyloop.domain.runs import (
     NewStressRun,
     RetrainConfig,
