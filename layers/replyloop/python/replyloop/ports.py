@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from replyloop.domain.entities import (
         DailyStats,
         Explanation,
+        Feedback,
         Improvement,
         Interaction,
         InteractionRecord,
@@ -80,6 +81,18 @@ class ReplayQuery:
     limit: int = 20
     cursor: str | None = None
     order: Literal["newest", "oldest"] = "newest"
+
+
+class RecentInteractions(Protocol):
+    """Interactions this process recorded, read or gave a verdict on lately, each with its verdict as of then.
+
+    Possibly stale: a write planned from it must be conditioned on what it holds (`record_feedback`)."""
+
+    def get(self, interaction_id: str) -> tuple[Interaction, Feedback | None] | None: ...
+
+    def remember(self, interaction: Interaction, feedback: Feedback | None) -> None: ...
+
+    def forget(self, interaction_id: str) -> None: ...
 
 
 class Store(Protocol):

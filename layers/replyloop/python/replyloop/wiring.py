@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from replyloop.adapters.llm import OpenAILlm
     from replyloop.adapters.queue import SqsJobQueue
     from replyloop.adapters.quotas import DynamoQuotas
+    from replyloop.adapters.recent import RecentInteractionsInMemory
     from replyloop.adapters.registry import DynamoRegistry
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
     from replyloop.adapters.stress_log import DynamoStressLog
@@ -74,6 +75,14 @@ def get_store() -> DynamoStore:
     from replyloop.adapters.dynamodb import DynamoStore
 
     return DynamoStore(**_table())
+
+
+@cached
+def get_recent_interactions() -> RecentInteractionsInMemory:
+    """What this process recorded, read or gave a verdict on lately, so a verdict is one call (adapters/recent.py)."""
+    from replyloop.adapters.recent import RecentInteractionsInMemory
+
+    return RecentInteractionsInMemory()
 
 
 @cached
@@ -140,7 +149,7 @@ def erasure_deps(seconds_left: Callable[[], float]) -> ErasureDeps:
     from replyloop.services.erasure import ErasureDeps
 
     exports = S3ExportFiles(_s3(), load(TrainingBucketSettings).training_bucket)
-    return ErasureDeps(get_customer_data(), exports, utc_now, seconds_left)
+    return ErasureDeps(get_customer_data(), exports, utc_now, seconds_left, recent=get_recent_interactions())
 
 
 # -- SQS, Step Functions, S3 ------------------------------------------------------------------------
