@@ -33,15 +33,15 @@ def bench_seed(report: Report, smoke: bool) -> None:
             0.5,
             f"{seconds:.1f} s of the 60 s budget ('well under a minute': <= 30 s) on a fresh local stack "
             f"(tables: {stack.tables}; started in {stack.start_seconds:.1f} s); {summary}",
-            "each interaction and verdict is its own HTTP request through the gateway and the api handler "
-            "(replyloop.local.seed sends them one after another)",
+            "each interaction (with its verdict) is its own HTTP request through the gateway and the api handler; "
+            "the seed keeps 8 in flight (operations/seed.py), as many as the stack serves at once",
         )
 
 
 def bench_stress_cli(report: Report, smoke: bool) -> None:
     """`replyloop stress-test --simulate N --concurrency C` on the offline model with latency L, vs N*2L/C."""
-    # L = 0.5 s, near a real model's: each query also costs the api ~0.15 s of CPU in the stack's one
-    # process (the openai SDK's request building and parsing, boto3), which 8 at a time must share.
+    # L = 0.5 s, near a real model's: each query also costs ~70 ms of CPU in the stack's one process (the
+    # gateway, the openai SDK's request building and parsing, boto3, the offline model), 8 queries sharing it.
     queries, concurrency, latency = (48 if smoke else 1000), STRESS_CONCURRENCY, 0.5
     with LocalStack(REPLYLOOP_OFFLINE_LATENCY_MS=str(round(latency * 1000))) as stack:
         # Versions to compare (the seed registers v2 and v3); in smoke mode the seed is timed too, smaller.
@@ -56,6 +56,7 @@ def bench_stress_cli(report: Report, smoke: bool) -> None:
                 f"{seed_seconds * 360 / count:.0f} s for 360; full mode times 360 against the 60 s budget); "
                 f"tables: {stack.tables}; {summary}",
             )
+        cpu_before = stack.cpu_seconds()
         seconds, done = stack.replyloop(
             "stress-test",
             "--simulate",
@@ -71,15 +72,23 @@ def bench_stress_cli(report: Report, smoke: bool) -> None:
             "--json",
         )
         result = json.loads(done.stdout)
+        cpu_after = stack.cpu_seconds()
         resident = stack.resident_mb()
     ideal = queries * 2 * latency / concurrency
+    # The cause when the ratio is high: the stack's one process (gateway, api handler, offline model) shares one
+    # GIL, so its CPU per query queues behind other queries' and adds to each query's 2 L.
+    own_ms, jvm_ms = ((after - before) / queries * 1000 for after, before in zip(cpu_after, cpu_before, strict=True))
+    slot_ms = 2 * latency / concurrency * 1000
     report(
         f"stress test ({queries})",
         seconds / ideal,
         1.3,
         f"`replyloop stress-test --simulate {queries} --concurrency {concurrency}` took {seconds:.1f} s "
         f"(the run itself {result['durationSeconds']} s, {result['cases']} cases) vs the ideal N*2L/C = "
-        f"{ideal:.1f} s with L = {latency * 1000:.0f} ms; stack RSS {resident:.0f} MB afterwards",
-        "a query is two drafts in parallel and then two judgements, 2 L at best; the rest is the api "
-        "handler's own CPU (one process, the GIL, 2 CPUs shared with the stand-ins) and the CLI's start",
+        f"{ideal:.1f} s with L = {latency * 1000:.0f} ms; CPU per query: the stack's process {own_ms:.0f} ms "
+        f"(one GIL: {own_ms / slot_ms:.0%} of the {slot_ms:.0f} ms a query may take at the ideal rate), DynamoDB "
+        f"Local {jvm_ms:.0f} ms; stack RSS {resident:.0f} MB afterwards",
+        "a query is two drafts in parallel and then two judgements, 2 L at best; on top, the stack's own CPU per "
+        "query (the gateway, the api handler, the openai SDK and the offline model in one process, one GIL), "
+        "which queues behind the other queries' in flight, on 2 CPUs shared with DynamoDB Local and the CLI",
     )

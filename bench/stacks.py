@@ -167,6 +167,20 @@ class LocalStack:
             raise RuntimeError(f"replyloop {' '.join(args)} exited {done.returncode}: {done.stderr[-2000:]}")
         return seconds, done
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time (user + system) so far: (the stack's own process, its child processes: DynamoDB Local's JVM)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def of(pid: int) -> float:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return 0.0
+            return (int(fields[11]) + int(fields[12])) / ticks
+
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return of(self.pid), sum(of(int(child)) for child in children)
+
     def resident_mb(self) -> float:
         """The stack process's resident memory (its own, not DynamoDB Local's JVM)."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

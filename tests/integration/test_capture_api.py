@@ -274,15 +274,84 @@ def test_analytics_reads_counters_never_scans(api, dynamodb_calls):
     assert dynamodb_calls == ["Query", "Query", "Query"]
 
 
-def test_feedback_write_is_one_read_and_one_transaction(api, dynamodb_calls):
+def test_a_verdict_is_one_transaction_where_the_interaction_is_known_else_a_read_and_a_transaction(api, dynamodb_calls):
+    from replyloop.wiring import get_recent_interactions
+
+    # Given an interaction this process recorded (as the api does for a draft, a record or a replay read),
     interaction_id = record(api)
     dynamodb_calls.clear()
+    # when an agent gives a verdict, it is one call: the transaction, conditioned on what is known.
     api("POST", f"/api/interactions/{interaction_id}/feedback", body={"useful": True})
-    assert dynamodb_calls == ["Query", "TransactWriteItems"]
+    assert dynamodb_calls == ["TransactWriteItems"]
     dynamodb_calls.clear()
     # A "no" also queues an explain job through the outbox: written in the transaction, cleared once sent.
     api("POST", f"/api/interactions/{interaction_id}/feedback", body={"useful": False})
-    assert dynamodb_calls == ["Query", "TransactWriteItems", "DeleteItem"]
+    assert dynamodb_calls == ["TransactWriteItems", "DeleteItem"]
+    # A process that never saw the interaction (another Lambda container) reads it first.
+    get_recent_interactions().forget(interaction_id)
+    dynamodb_calls.clear()
+    api("POST", f"/api/interactions/{interaction_id}/feedback", body={"useful": True})
+    assert dynamodb_calls == ["Query", "TransactWriteItems"]
+    stats = analytics(api)
+    assert (stats["total"], stats["usefulCount"], stats["notUsefulCount"]) == (1, 1, 0)
+
+
+def test_a_verdict_planned_from_an_out_of_date_copy_is_cancelled_then_read_and_counted_once(api, dynamodb_calls):
+    from replyloop.wiring import get_recent_interactions
+
+    recent = get_recent_interactions()
+    interaction_id = record(api)
+    path = f"/api/interactions/{interaction_id}/feedback"
+    stale = recent.get(interaction_id)  # the interaction with no verdict yet
+    # Given another container gave a "no" meanwhile (this process still holds the copy without a verdict),
+    assert api("POST", path, body={"useful": False}).status == 200
+    recent.remember(*stale)
+    dynamodb_calls.clear()
+    # when a "yes" arrives here, the transaction planned as a first verdict is cancelled (the verdict exists),
+    answer = api("POST", path, body={"useful": True})
+    assert answer.status == 200, answer.body
+    # then the interaction is read and the change written on fresh data,
+    assert dynamodb_calls == ["TransactWriteItems", "Query", "TransactWriteItems"]
+    assert (answer.body["verdict"], answer.body["revision"]) == ("yes", 2)
+    # and the counts moved once: one verdict, now useful.
+    stats = analytics(api)
+    assert (stats["total"], stats["usefulCount"], stats["notUsefulCount"]) == (1, 1, 0)
+    assert [e["verdict"] for e in history(api, interaction_id)] == ["no", "yes"]
+
+
+def test_a_copy_whose_verdict_names_another_agent_is_checked_on_a_fresh_read(api):
+    from replyloop.wiring import get_recent_interactions
+
+    recent = get_recent_interactions()
+    interaction_id = record(api)
+    path = f"/api/interactions/{interaction_id}/feedback"
+    assert api("POST", path, body={"useful": True}, username="maria").status == 200
+    maria_s = recent.get(interaction_id)
+    # Given a reviewer, li, changed maria's verdict in another container (this one still holds maria's),
+    assert api("POST", path, body={"useful": False}, username="li", groups="[reviewer]").status == 200
+    recent.remember(*maria_s)
+    # when li, now as a plain agent, changes their own verdict here, the copy would refuse it: a fresh read allows it.
+    answer = api("POST", path, body={"useful": True}, username="li")
+    assert answer.status == 200, answer.body
+    assert (answer.body["submittedBy"], answer.body["revision"]) == ("li", 3)
+
+
+def test_no_verdict_is_written_on_an_interaction_erased_after_this_process_kept_a_copy(api, stack):
+    from boto3.dynamodb.conditions import Key
+
+    from replyloop.wiring import get_store
+
+    interaction_id = record(api)
+    store = get_store()
+    # Given the interaction was deleted elsewhere (an erasure in another container, or the retention's TTL),
+    store._table.delete_item(Key={"pk": f"INTERACTION#{interaction_id}", "sk": "INTERACTION"})
+    # when a verdict arrives where a copy is still held, then the transaction is cancelled and the answer is 404,
+    answer = api("POST", f"/api/interactions/{interaction_id}/feedback", body={"useful": False})
+    assert answer.status == 404, answer.body
+    # and nothing about it was written: no verdict, no history, no count.
+    left = store._table.query(KeyConditionExpression=Key("pk").eq(f"INTERACTION#{interaction_id}"))["Items"]
+    assert left == []
+    assert analytics(api)["total"] == 0
 
 
 def test_backdated_history_lands_on_its_day(api):

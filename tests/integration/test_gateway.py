@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import jwt
@@ -206,3 +207,64 @@ def test_each_api_instance_routes_through_its_own_routers(stack):
     assert stress_routes, "the instance has every router"
     assert all(route.func.__globals__ is not original.__dict__ for route in stress_routes)
     assert sys.modules["replyloop.handlers.api.stress"] is original  # the first instance's modules stay
+
+
+def test_http_events_resolved_at_once_each_read_their_own_request(tmp_path):
+    """Powertools keeps the event being resolved on a class attribute; concurrent events in the local stack's
+    one process must each read their own (Lambda gives each event a process of its own)."""
+    import threading
+
+    from replyloop.local.provision import FunctionSpec
+
+    (tmp_path / "app.py").write_text(
+        "import time\n"
+        "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver\n"
+        "from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter\n"
+        "app = APIGatewayHttpResolver()\n"
+        "router = APIGatewayHttpRouter()\n"
+        "@router.get('/echo/<name>')\n"
+        "def echo(name):\n"
+        "    seen = router.current_event.path\n"
+        "    time.sleep(0.3)  # another event is resolved meanwhile\n"
+        "    return {'name': name, 'before': seen, 'after': router.current_event.path,\n"
+        "            'app': app.current_event.path, 'request': app.lambda_context.aws_request_id}\n"
+        "app.include_router(router)\n"
+        "def lambda_handler(event, context):\n"
+        "    return app.resolve(event, context)\n"
+    )
+    spec = FunctionSpec("Echo", tmp_path, "app.lambda_handler", {}, timeout=10, concurrency=6)
+    runner = FunctionRunner({"Echo": spec})
+    answers: dict[str, dict] = {}
+
+    def call(name: str) -> None:
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": f"/echo/{name}",
+            "rawQueryString": "",
+            "headers": {},
+            "isBase64Encoded": False,
+            "requestContext": {
+                "http": {"method": "GET", "path": f"/echo/{name}", "sourceIp": "127.0.0.1"},
+                "requestId": name,
+                "stage": "$default",
+            },
+        }
+        answers[name] = json.loads(runner.invoke("Echo", event)["body"])
+
+    names = [f"n{index}" for index in range(6)]
+    threads = [threading.Thread(target=call, args=(name,)) for name in names]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    # Each event saw its own request before and after the others were resolved,
+    for name in names:
+        path = f"/echo/{name}"
+        assert (answers[name]["name"], answers[name]["before"], answers[name]["after"]) == (name, path, path)
+        assert answers[name]["app"] == path
+    assert len({answer["request"] for answer in answers.values()}) == 6  # and its own context
+    # and they were resolved at the same time, not in turns (6 x 0.3 s).
+    assert elapsed < 1.2, elapsed

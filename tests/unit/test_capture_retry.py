@@ -118,6 +118,39 @@ def test_a_stale_read_is_re_read_at_once_without_a_pause(pauses):
     assert pauses == []
 
 
+def test_a_verdict_from_a_kept_copy_writes_without_reading_and_a_cancelled_one_reads_and_charges_once(pauses):
+    from replyloop.adapters.recent import RecentInteractionsInMemory
+    from replyloop.domain.quota import Spend
+
+    store, recent, charged = FakeStore(), RecentInteractionsInMemory(), []
+    interaction = capture.record_interaction(store, DRAFT, actor="a", now=NOW, recent=recent)
+
+    def give(useful: bool) -> int:
+        return capture.record_feedback(
+            store,
+            interaction.interaction_id,
+            useful=useful,
+            agent_reply=None,
+            actor="a",
+            roles=frozenset({Role.AGENT}),
+            now=NOW,
+            charge=charged.append,
+            recent=recent,
+        ).revision
+
+    # Given the copy this process kept, a verdict is written without a read,
+    assert (give(True), store.reads) == (1, 0)
+    # and the same verdict again is confirmed on a read (no write could prove the copy right).
+    assert (give(True), store.reads) == (1, 1)
+    assert [w.feedback.unchanged for w in store.writes if w.feedback] == [False, True]
+    # When the write planned from the copy is cancelled (the verdict changed elsewhere), it reads and plans
+    # again, and a "no" that queues the workers is charged once, not once per attempt.
+    store.fail, store.error = 1, ConcurrentChangeError
+    assert (give(False), store.reads) == (2, 2)
+    assert charged == [Spend.LEARN]
+    assert recent.get(interaction.interaction_id)[1].revision == 2  # the copy follows what was written
+
+
 class FakeRegistry:
     def active(self):
         version, prompt = assistant.default_assistant("gpt-4o-mini", NOW)

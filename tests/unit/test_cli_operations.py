@@ -125,9 +125,36 @@ def test_seed_history_counts_verdicts_and_keeps_the_count_when_the_api_fails():
     tally = seed.SeedTally()
 
     with pytest.raises(ApiError):
-        seed.record_history(api, requests, tally)
+        seed.record_history(api, requests, tally, concurrency=1)
 
     assert (tally.interactions, tally.useful, tally.not_useful, tally.without_verdict) == (3, 1, 1, 1)
+
+
+def test_seed_history_keeps_requests_in_flight_side_by_side_and_counts_each_once():
+    import threading
+
+    # Each request is answered only once 8 are in flight together: sent one after another, it times out.
+    together = threading.Barrier(8, timeout=10)
+    lock, state = threading.Lock(), {"now": 0, "most": 0}
+
+    def record(body: Any) -> dict[str, Any]:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        together.wait()
+        with lock:
+            state["now"] -= 1
+        return {}
+
+    api = FakeApi({("POST", "/api/feedback-replay"): record})
+    requests = [{"path": "/api/feedback-replay", "body": {"feedback": "yes" if n % 3 else "no"}} for n in range(40)]
+    tally = seed.SeedTally()
+
+    seed.record_history(api, requests, tally, concurrency=8)
+
+    assert state["most"] == 8  # never more than asked
+    assert (tally.interactions, tally.useful, tally.not_useful) == (40, 26, 14)
+    assert len(api.posted("/api/feedback-replay")) == 40
 
 
 def test_seed_live_drafts_count_the_snoozed_ones():

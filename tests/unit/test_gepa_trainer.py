@@ -298,7 +298,7 @@ def test_a_budget_spent_without_beating_the_incumbent_fails_the_training_with_it
 
 
 def test_gepa_is_the_default_and_prompt_still_names_the_compile_trainer(monkeypatch):
-    from replyloop.domain.retrain import TrainerName
+    from replyloop.domain.retrain_names import TrainerName
     from replyloop.domain.runs import RetrainConfig
     from replyloop.models.retrain import NewRetrainRun
     from replyloop.services.retrain import RunOptions

@@ -12,7 +12,7 @@ from replyloop.domain.clock import format_timestamp
 from replyloop.domain.entities import Improvement
 from replyloop.domain.errors import ConflictError, InvalidRequestError, NotFoundError
 from replyloop.domain.prompts import PromptVersion
-from replyloop.domain.retrain import TrainerName
+from replyloop.domain.retrain_names import TrainerName
 from replyloop.domain.runs import NewStressRun, RunSummary, StageChange, StressRun
 from replyloop.domain.stress import CaseResult
 from replyloop.domain.stress_batch import BatchQuery, Stage
@@ -174,3 +174,23 @@ def test_run_options_are_resolved_once_with_every_default_filled_in():
     assert config.trainer is TrainerName.OPENAI and config.eval_cases == 3
     assert (config.lookback_days, config.margin, config.max_polls) == (7, settings.margin, settings.max_polls)
     assert type(config).from_json(config.to_json()) == config
+
+
+def test_a_process_reads_each_versions_model_and_prompt_once_and_never_caches_a_missing_one():
+    from replyloop.services import evaluation
+
+    class Counting(FakeRegistry):
+        reads = 0
+
+        def get_version(self, tag: str) -> AssistantVersion | None:
+            self.reads += 1
+            return super().get_version(tag)
+
+    registry = Counting()
+    for _ in range(3):
+        version, prompt = evaluation.resolve_version(registry, "v2")
+    assert (version.model, prompt.text, registry.reads) == ("model-v2", "Be helpful.", 1)
+    for _ in range(2):
+        with pytest.raises(NotFoundError):
+            evaluation.resolve_version(registry, "v9")
+    assert registry.reads == 3  # a missing version is asked for again: it may be registered meanwhile

@@ -147,3 +147,37 @@ def test_the_api_imports_a_router_when_a_request_needs_it_and_everything_for_the
         "401 ['feedback']",  # the request's router only (and its route's auth answered)
         "200 ['assistant', 'feedback', 'interactions', 'learning', 'retrain', 'stress', 'versions']",
     ]
+
+
+def test_a_worker_cold_start_loads_only_what_its_settings_and_handler_need():
+    # Given a worker's entry point imported as Lambda's init does,
+    out = run_python(
+        """
+        import importlib.util, sys
+        spec = importlib.util.spec_from_file_location("app", "functions/explain_worker/app.py")
+        app = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(app)
+        heavy = ("boto3", "openai", "aws_lambda_powertools.utilities.idempotency", "replyloop.domain.runs",
+                 "replyloop.domain.retrain", "replyloop.domain.stress_batch")
+        print([name for name in heavy if name in sys.modules])
+        from replyloop import settings
+        from replyloop.models import llm
+        print(settings.WorkerSettings.__pydantic_complete__, settings.ApiSettings.__pydantic_complete__,
+              llm.FailureExplanation.__pydantic_complete__)
+        app.warm()  # what SnapStart's before_snapshot hook runs
+        print([name for name in heavy if name in sys.modules])
+        """,
+        POWERTOOLS_TRACE_DISABLED="true",
+        LLM_PROVIDER="offline",
+        EXPLAIN_QUEUE_URL="e",
+        CORRECT_QUEUE_URL="c",
+        IDEMPOTENCY_TABLE="idempotency",
+    )
+    assert out.splitlines() == [
+        # then neither boto3 (with Powertools' idempotency), nor the model SDK, nor the retrain's domain is imported,
+        "[]",
+        # only the worker's own settings model is built (validated at cold start); other models wait for first use,
+        "True False False",
+        # and the hook loads what the first batch would.
+        "['boto3', 'aws_lambda_powertools.utilities.idempotency']",
+    ]

@@ -9,43 +9,48 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from replyloop.domain.deadline import Deadline
-from replyloop.domain.entities import (
-    DailyStats,
-    Explanation,
-    Improvement,
-    Interaction,
-    InteractionRecord,
-    Page,
-    ReplayRow,
-    TrainingReview,
-    Verdict,
-    WhyThisReply,
-)
-from replyloop.domain.erasure import Erased, Erasure
-from replyloop.domain.feedback import FeedbackChange
-from replyloop.domain.learning import Job
-from replyloop.domain.prompts import PromptVersion
-from replyloop.domain.quota import Spend
-from replyloop.domain.redaction import Redaction
-from replyloop.domain.retrain import RunStatus, TrainerName
-from replyloop.domain.runs import (
-    FineTuneMethod,
-    NewStressRun,
-    RetrainConfig,
-    RetrainRun,
-    RunSummary,
-    StageChange,
-    StressRun,
-    TrainingContext,
-    TrainingState,
-)
-from replyloop.domain.stress import CaseResult
-from replyloop.domain.stress_batch import BatchQuery, BatchState, Stage
-from replyloop.domain.training import FailedReply
-from replyloop.domain.versions import AssistantVersion
+if TYPE_CHECKING:
+    # Annotations only (postponed by `from __future__ import annotations`): a function that imports the
+    # ports does not build every domain dataclass at cold start (the workers need few of them).
+    from replyloop.domain.deadline import Deadline
+    from replyloop.domain.entities import (
+        DailyStats,
+        Explanation,
+        Feedback,
+        Improvement,
+        Interaction,
+        InteractionRecord,
+        Page,
+        ReplayRow,
+        TrainingReview,
+        Verdict,
+        WhyThisReply,
+    )
+    from replyloop.domain.erasure import Erased, Erasure
+    from replyloop.domain.feedback import FeedbackChange
+    from replyloop.domain.learning import Job
+    from replyloop.domain.prompts import PromptVersion
+    from replyloop.domain.quota import Spend
+    from replyloop.domain.redaction import Redaction
+    from replyloop.domain.retrain import RunStatus
+    from replyloop.domain.retrain_names import TrainerName
+    from replyloop.domain.runs import (
+        FineTuneMethod,
+        NewStressRun,
+        RetrainConfig,
+        RetrainRun,
+        RunSummary,
+        StageChange,
+        StressRun,
+        TrainingContext,
+        TrainingState,
+    )
+    from replyloop.domain.stress import CaseResult
+    from replyloop.domain.stress_batch import BatchQuery, BatchState, Stage
+    from replyloop.domain.training import FailedReply
+    from replyloop.domain.versions import AssistantVersion
 
 # -- the data store ---------------------------------------------------------------------------------
 
@@ -76,6 +81,18 @@ class ReplayQuery:
     limit: int = 20
     cursor: str | None = None
     order: Literal["newest", "oldest"] = "newest"
+
+
+class RecentInteractions(Protocol):
+    """Interactions this process recorded, read or gave a verdict on lately, each with its verdict as of then.
+
+    Possibly stale: a write planned from it must be conditioned on what it holds (`record_feedback`)."""
+
+    def get(self, interaction_id: str) -> tuple[Interaction, Feedback | None] | None: ...
+
+    def remember(self, interaction: Interaction, feedback: Feedback | None) -> None: ...
+
+    def forget(self, interaction_id: str) -> None: ...
 
 
 class Store(Protocol):

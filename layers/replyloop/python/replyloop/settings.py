@@ -24,8 +24,7 @@ from replyloop.domain.endpoints import (
     Endpoint,
     bedrock_base_url,
 )
-from replyloop.domain.retrain import PromotionPolicy, TrainerName
-from replyloop.domain.runs import DEFAULT_MAX_METRIC_CALLS
+from replyloop.domain.retrain_names import DEFAULT_MAX_METRIC_CALLS, PromotionPolicy, TrainerName
 
 DEFAULT_PRICES = {  # USD per million tokens: [input, output]
     "gpt-4o-mini": [0.15, 0.60],
@@ -46,7 +45,9 @@ class SettingsError(Exception):
 
 
 class EnvModel(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    # Built on first validation, not at import: a function validates only its own model (and the sections
+    # its factories ask for), so the other functions' models cost its cold start nothing.
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
 
 
 # -- sections -----------------------------------------------------------------------------------------

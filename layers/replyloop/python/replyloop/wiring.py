@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 from replyloop.caches import cached
 from replyloop.domain.errors import LlmUnavailableError
 from replyloop.domain.learning import Step
-from replyloop.domain.retrain import TrainerName
-from replyloop.domain.runs import FineTuneMethod, TrainerError
+from replyloop.domain.retrain_names import TrainerName
 from replyloop.ports import BatchApi, Llm, Outputs, Redactor, Trainer
 from replyloop.settings import (
     DeadLetterSettings,
@@ -40,11 +39,13 @@ if TYPE_CHECKING:
     from replyloop.adapters.llm import LlmEndpoints, OpenAILlm
     from replyloop.adapters.queue import SqsJobQueue
     from replyloop.adapters.quotas import DynamoQuotas
+    from replyloop.adapters.recent import RecentInteractionsInMemory
     from replyloop.adapters.registry import DynamoRegistry
     from replyloop.adapters.retrain_runs import DynamoRetrainRuns
     from replyloop.adapters.stress_log import DynamoStressLog
     from replyloop.adapters.training_reviews import DynamoTrainingReviews
     from replyloop.domain.redaction import Redaction
+    from replyloop.domain.runs import FineTuneMethod
     from replyloop.services.erasure import ErasureDeps
 
 
@@ -78,6 +79,14 @@ def get_store() -> DynamoStore:
     from replyloop.adapters.dynamodb import DynamoStore
 
     return DynamoStore(**_table())
+
+
+@cached
+def get_recent_interactions() -> RecentInteractionsInMemory:
+    """What this process recorded, read or gave a verdict on lately, so a verdict is one call (adapters/recent.py)."""
+    from replyloop.adapters.recent import RecentInteractionsInMemory
+
+    return RecentInteractionsInMemory()
 
 
 @cached
@@ -144,7 +153,7 @@ def erasure_deps(seconds_left: Callable[[], float]) -> ErasureDeps:
     from replyloop.services.erasure import ErasureDeps
 
     exports = S3ExportFiles(_s3(), load(TrainingBucketSettings).training_bucket)
-    return ErasureDeps(get_customer_data(), exports, utc_now, seconds_left)
+    return ErasureDeps(get_customer_data(), exports, utc_now, seconds_left, recent=get_recent_interactions())
 
 
 # -- SQS, Step Functions, S3 ------------------------------------------------------------------------
@@ -256,6 +265,8 @@ def trainer_for(name: TrainerName, method: FineTuneMethod, *, endpoint: str = "o
         try:
             client = endpoints.llm(endpoint).client
         except LlmUnavailableError as error:
+            from replyloop.domain.runs import TrainerError
+
             raise TrainerError(str(error)) from error
         return OpenAITrainer(
             client,

@@ -239,20 +239,25 @@ class DynamoStore(DynamoTable):
                     }
                 }
             ]
-        first_verdict = change is not None and not change.unchanged and change.previous_revision is None
-        if interaction.snoozed and first_verdict:
-            assert change is not None
+        if change is None or change.unchanged:
+            return []
+        key = {"pk": interaction_pk(interaction.interaction_id), "sk": "INTERACTION"}
+        # A verdict is written only while its interaction exists: the writer may have planned it from a copy
+        # kept in memory (`RecentInteractions`), and an erasure or the retention may have deleted it since.
+        exists = "attribute_exists(pk)"
+        if interaction.snoozed and change.previous_revision is None:
             return [
                 {
                     "Update": {
                         "TableName": self.table_name,
-                        "Key": {"pk": interaction_pk(interaction.interaction_id), "sk": "INTERACTION"},
+                        "Key": key,
                         "UpdateExpression": "REMOVE gsi1pk SET reviewedAt = :now",
+                        "ConditionExpression": exists,
                         "ExpressionAttributeValues": {":now": format_timestamp(change.feedback.submitted_at)},
                     }
                 }
             ]
-        return []
+        return [{"ConditionCheck": {"TableName": self.table_name, "Key": key, "ConditionExpression": exists}}]
 
     def _feedback_items(self, interaction: Interaction, change: FeedbackChange) -> list[dict[str, Any]]:
         pk = interaction_pk(interaction.interaction_id)

@@ -56,7 +56,7 @@ from replyloop.domain.gepa import (
 )
 from replyloop.domain.learning import judge_messages
 from replyloop.domain.prompts import Exemplar, PromptVersion, build_draft_messages, diff_prompts
-from replyloop.domain.retrain import TrainerName
+from replyloop.domain.retrain_names import TrainerName
 from replyloop.domain.runs import TrainerError, TrainingContext, TrainingState
 from replyloop.ports import Llm, Registry
 from replyloop.settings import LlmSettings

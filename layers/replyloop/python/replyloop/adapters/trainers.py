@@ -25,7 +25,8 @@ from replyloop.domain.endpoints import DEFAULT_ENDPOINT, classify_refusal, refus
 from replyloop.domain.errors import LlmUnavailableError
 from replyloop.domain.prompts import PromptVersion
 from replyloop.domain.reinforcement import judge_grader
-from replyloop.domain.retrain import DEFAULT_EXEMPLAR_TOKEN_BUDGET, TrainerName, compile_prompt
+from replyloop.domain.retrain import DEFAULT_EXEMPLAR_TOKEN_BUDGET, compile_prompt
+from replyloop.domain.retrain_names import TrainerName
 from replyloop.domain.runs import FineTuneMethod, TrainerError, TrainingContext, TrainingState, TrainingStatus
 from replyloop.ports import Registry
 

@@ -41,32 +41,6 @@ class RunStatus(StrEnum):
         return self not in (RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
 
 
-class PromotionPolicy(StrEnum):
-    APPROVE = "approve"  # a candidate that passed the gate waits for an admin's approval
-    AUTO = "auto"  # the gate alone promotes
-
-
-class TrainerName(StrEnum):
-    GEPA = "gepa"  # reflective prompt evolution, measured on the validation split (domain/gepa.py)
-    COMPILE = "compile"  # lessons and exemplars compiled into the prompt, no model calls (`compile_prompt`)
-    PROMPT = "compile"  # an alias of COMPILE (same value): code written for the old name keeps working
-    OPENAI = "openai"
-    BEDROCK_CUSTOMIZATION = "bedrock-customization"  # Bedrock's CreateModelCustomizationJob
-
-    @property
-    def data_format(self) -> str | None:
-        """The export format this trainer uploads (None: it reads no training file)."""
-        return {TrainerName.OPENAI: "openai", TrainerName.BEDROCK_CUSTOMIZATION: "bedrock"}.get(self)
-
-    @classmethod
-    def _missing_(cls, value: object) -> TrainerName | None:
-        # `prompt` was the compile trainer's name: stored runs and old configuration keep working.
-        return cls.COMPILE if value == DEPRECATED_COMPILE_NAME else None
-
-
-DEPRECATED_COMPILE_NAME = "prompt"
-
-
 GROUP_SEPARATOR = "\x1f"  # between a failure category and a topic in `PromptMaterial.exemplars` keys
 
 

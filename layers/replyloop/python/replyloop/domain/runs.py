@@ -13,7 +13,8 @@ from typing import Any, Literal
 from replyloop.domain.deadline import Deadline
 from replyloop.domain.errors import ReplyloopError
 from replyloop.domain.prompts import PromptVersion
-from replyloop.domain.retrain import PromotionPolicy, PromptMaterial, RunStatus, TrainerName
+from replyloop.domain.retrain import PromptMaterial, RunStatus
+from replyloop.domain.retrain_names import DEFAULT_MAX_METRIC_CALLS, PromotionPolicy, TrainerName
 from replyloop.domain.stress import StressSummary
 from replyloop.domain.stress_batch import BatchState, Stage
 from replyloop.domain.versions import AssistantVersion
@@ -24,7 +25,6 @@ StressStatus = Literal["running", "finished", "failed"]
 StressMode = Literal["live", "batch"]
 TrainingStatus = Literal["running", "succeeded", "failed", "cancelled"]
 TrainingPolicyName = Literal["reviewed", "judged"]
-DEFAULT_MAX_METRIC_CALLS = 200  # the gepa trainer's budget (template parameter RetrainMaxMetricCalls)
 
 
 # -- retrain runs ---------------------------------------------------------------------------------

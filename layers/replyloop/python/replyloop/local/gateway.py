@@ -12,7 +12,6 @@ AWS) and `POST /local/dev-token`, the dev sign-in that takes the Cognito hosted 
 from __future__ import annotations
 
 import base64
-import contextlib
 import heapq
 import itertools
 import json
@@ -90,6 +89,7 @@ class FunctionRunner:
     """
 
     def __init__(self, functions: dict[str, FunctionSpec], *, default_concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        per_thread_router_state()
         self._functions = functions
         self._concurrency = {name: spec.concurrency or default_concurrency for name, spec in functions.items()}
         self._limits = {name: threading.BoundedSemaphore(limit) for name, limit in self._concurrency.items()}
@@ -112,12 +112,7 @@ class FunctionRunner:
         with self._limits[function]:
             key, instance = self._acquire(spec)
             try:
-                # Powertools' event handler keeps the request it resolves on its base class
-                # (`BaseRouter.current_event`), for the whole process: two HTTP events resolved at once
-                # in one process read each other's request, whatever instance runs them. Lambda never
-                # does that; here HTTP events take turns (workers, schedules and tasks stay concurrent).
-                with _HTTP_EVENTS if _is_http_event(event) else contextlib.nullcontext():
-                    return instance[1](event, LambdaContext(function_name=function, timeout_seconds=spec.timeout))
+                return instance[1](event, LambdaContext(function_name=function, timeout_seconds=spec.timeout))
             finally:
                 with self._guard:
                     heapq.heappush(self._idle[key], instance)
@@ -145,12 +140,49 @@ class FunctionRunner:
             raise
 
 
-_HTTP_EVENTS = threading.Lock()
+# Powertools' event handler keeps the event it resolves, and its context, on its base class: `resolve()`
+# assigns `BaseRouter.current_event` and `BaseRouter.lambda_context`, one pair per process. Lambda resolves
+# one event per process; the local stack resolves several at once in threads of one process, where the
+# second request would overwrite the first's (seen as a stress test whose cases were answered with each
+# other's results). So in this process each thread has its own pair.
+_ROUTER_STATE = threading.local()
+_PER_THREAD_ROUTER_ATTRIBUTES = ("current_event", "lambda_context")
 
 
-def _is_http_event(event: Any) -> bool:
-    """An API Gateway HTTP API (payload 2.0) event, the kind Powertools' resolver handles."""
-    return isinstance(event, dict) and "routeKey" in event and "rawPath" in event
+class _PerThread:
+    """A data descriptor on `BaseRouter`: what an instance (a resolver, or a subclass) reads and assigns."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        try:
+            return getattr(_ROUTER_STATE, self.name)
+        except AttributeError:
+            raise AttributeError(self.name) from None
+
+    def __set__(self, obj: object, value: Any) -> None:
+        setattr(_ROUTER_STATE, self.name, value)
+
+
+def per_thread_router_state() -> None:
+    """Give each thread its own `BaseRouter.current_event` and `.lambda_context` (idempotent).
+
+    A property on a metaclass catches the class-level assignment in `resolve()` (an assignment to a class
+    goes to its metaclass's data descriptors first); `_PerThread` in the class's namespace answers reads
+    through instances and subclasses. Only the local stack calls this: a Lambda process needs neither.
+    """
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+    if all(isinstance(vars(BaseRouter).get(name), _PerThread) for name in _PER_THREAD_ROUTER_ATTRIBUTES):
+        return
+    for name in _PER_THREAD_ROUTER_ATTRIBUTES:
+        setattr(BaseRouter, name, _PerThread(name))
+    namespace = {
+        name: property(vars(BaseRouter)[name].__get__, vars(BaseRouter)[name].__set__)
+        for name in _PER_THREAD_ROUTER_ATTRIBUTES
+    }
+    setattr(BaseRouter, "__class__", type("PerThreadRouterState", (type(BaseRouter),), namespace))  # noqa: B010
 
 
 def _load_lazy_parts() -> None:

@@ -6,7 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class LlmOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: the explain worker never needs the correct worker's models, nor the other way round.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class FailureExplanation(LlmOutput):

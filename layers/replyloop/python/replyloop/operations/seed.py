@@ -10,11 +10,54 @@ it got.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from replyloop.operations.api import Api
+
+# Requests in flight at once: the local stack serves up to 8 api events at once (its default concurrency, as
+# Lambda runs environments side by side), so one after another would leave 7 of them idle.
+SEED_CONCURRENCY = 8
+
+Item = TypeVar("Item")
+Answer = TypeVar("Answer")
+
+
+def send_all(
+    items: Iterable[Item],
+    send: Callable[[Item], Answer],
+    count: Callable[[Item, Answer], None],
+    concurrency: int = SEED_CONCURRENCY,
+) -> None:
+    """`send` each item, `concurrency` at a time, and `count` each one answered (in this thread).
+
+    On an error nothing new is sent; what is in flight finishes and is counted; then the first error is
+    raised, so a tally says how far the run got."""
+    failure: BaseException | None = None
+
+    def settle(done: set[Future[tuple[Item, Answer]]]) -> None:
+        nonlocal failure
+        for future in done:
+            error = future.exception()
+            if error is not None:
+                failure = failure or error
+            else:
+                count(*future.result())
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        pending: set[Future[tuple[Item, Answer]]] = set()
+        for item in items:
+            if len(pending) >= concurrency:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                settle(done)
+            if failure is not None:
+                break
+            pending.add(pool.submit(lambda one: (one, send(one)), item))
+        settle(wait(pending)[0])
+    if failure is not None:
+        raise failure
 
 
 @dataclass
@@ -59,10 +102,14 @@ def register_versions(api: Api, steps: Iterable[dict[str, Any]], tally: SeedTall
         tally.versions += 1
 
 
-def record_history(api: Api, requests: Iterable[dict[str, Any]], tally: SeedTally) -> None:
-    """Send each `local.seed.generate` request (an interaction, with or without a verdict)."""
-    for item in requests:
-        api.post(item["path"], item["body"])
+def record_history(
+    api: Api, requests: Iterable[dict[str, Any]], tally: SeedTally, concurrency: int = SEED_CONCURRENCY
+) -> None:
+    """Send each `local.seed.generate` request (an interaction, with or without a verdict), `concurrency` at once.
+
+    Each is complete in itself (its `createdAt` is in its body), so the order they land in does not matter."""
+
+    def count(item: dict[str, Any], _: Any) -> None:
         tally.interactions += 1
         verdict = item["body"].get("feedback")
         if verdict == "yes":
@@ -70,12 +117,17 @@ def record_history(api: Api, requests: Iterable[dict[str, Any]], tally: SeedTall
         elif verdict == "no":
             tally.not_useful += 1
 
+    send_all(requests, lambda item: api.post(item["path"], item["body"]), count, concurrency)
 
-def draft_live(api: Api, messages: Iterable[str], tally: SeedTally) -> None:
-    """Draft a reply to each message with the active version; counts the ones snoozed for review."""
-    for message in messages:
-        tally.snoozed += bool(api.post("/api/replies", {"message": message})["snoozed"])
+
+def draft_live(api: Api, messages: Iterable[str], tally: SeedTally, concurrency: int = SEED_CONCURRENCY) -> None:
+    """Draft a reply to each message with the active version, `concurrency` at once; counts the snoozed ones."""
+
+    def count(_: str, answer: dict[str, Any]) -> None:
+        tally.snoozed += bool(answer["snoozed"])
         tally.drafts += 1
+
+    send_all(messages, lambda message: api.post("/api/replies", {"message": message}), count, concurrency)
 
 
 def review_history(reviewer: Api, tally: SeedTally, *, approve_share: float = 0.75, reject_share: float = 0.05) -> None:

@@ -21,7 +21,7 @@ from replyloop.domain.prompts import (
 )
 from replyloop.domain.topics import detect_topic
 from replyloop.domain.versions import DEFAULT_VERSION_TAG, AssistantVersion, VersionStatus
-from replyloop.ports import CaptureWrite, Completion, Llm, Registry, Store
+from replyloop.ports import CaptureWrite, Completion, Llm, RecentInteractions, Registry, Store
 from replyloop.services.capture import MAX_ANALYTICS_DAYS, new_interaction_id, save_with_retry
 from replyloop.settings import LlmSettings
 
@@ -100,8 +100,10 @@ def draft_reply(
     *,
     actor: str,
     now: datetime,
+    recent: RecentInteractions | None = None,
 ) -> Draft:
-    """Draft with the active version, score it, snooze it when unsure, and record the interaction."""
+    """Draft with the active version, score it, snooze it when unsure, and record the interaction (kept in
+    `recent`: the agent's verdict on it usually follows)."""
     version, prompt = active_assistant(registry, settings, now)
     topic = detect_topic(request.message, request.topic)
     categories = store.failure_categories(topic, FAILURE_CATEGORIES_IN_PROMPT)
@@ -141,6 +143,8 @@ def draft_reply(
         cost_usd=settings.cost_usd(first.model, prompt_tokens, completion_tokens),
     )
     save_with_retry(store, CaptureWrite(interaction=interaction, is_new_interaction=True))  # the write alone is retried
+    if recent is not None:
+        recent.remember(interaction, None)
     return Draft(interaction, categories, failure_context(categories))
 
 

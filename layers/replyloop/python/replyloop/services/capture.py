@@ -13,11 +13,26 @@ from datetime import date, datetime, timedelta
 from replyloop.domain.analytics import CategoryTrend, UsefulnessSummary, summarise, top_categories
 from replyloop.domain.auth import Role
 from replyloop.domain.entities import Feedback, Interaction, InteractionRecord, Page, ReplayRow, Source
-from replyloop.domain.errors import BusyError, ConflictError, InvalidRequestError, NotFoundError, StorageError
-from replyloop.domain.feedback import plan_feedback
+from replyloop.domain.errors import (
+    BusyError,
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    StorageError,
+)
+from replyloop.domain.feedback import FeedbackChange, plan_feedback
 from replyloop.domain.learning import Job
 from replyloop.domain.quota import Spend
-from replyloop.ports import CaptureWrite, ConcurrentChangeError, JobQueue, ReplayQuery, Store, WriteConflictError
+from replyloop.ports import (
+    CaptureWrite,
+    ConcurrentChangeError,
+    JobQueue,
+    RecentInteractions,
+    ReplayQuery,
+    Store,
+    WriteConflictError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +131,19 @@ def save_with_retry(store: Store, write: CaptureWrite) -> None:
     raise policy.busy()
 
 
-def record_interaction(store: Store, draft: NewInteraction, *, actor: str, now: datetime) -> Interaction:
-    """Store an interaction drafted elsewhere and count it on its day."""
+def record_interaction(
+    store: Store,
+    draft: NewInteraction,
+    *,
+    actor: str,
+    now: datetime,
+    recent: RecentInteractions | None = None,
+) -> Interaction:
+    """Store an interaction drafted elsewhere and count it on its day (and keep it in `recent` for its verdict)."""
     interaction = _build_interaction(draft, actor, now)
     save_with_retry(store, CaptureWrite(interaction=interaction, is_new_interaction=True))
+    if recent is not None:
+        recent.remember(interaction, None)
     return interaction
 
 
@@ -159,8 +183,16 @@ def record_feedback(
     now: datetime,
     queue: JobQueue | None = None,
     charge: Charge | None = None,
+    recent: RecentInteractions | None = None,
 ) -> Feedback:
     """Record (or change) the verdict on an interaction; counts move, never double, the history grows.
+
+    One DynamoDB call when `recent` holds the interaction (this process recorded, read or last changed it):
+    the transaction is planned from that and conditioned on it - the interaction still exists, the verdict
+    is still at the revision held - so a stale entry cancels it and nothing is written. Otherwise, and after
+    any lost race, the interaction is read first (a Query), as it always was. A plan that would change
+    nothing, or that the held verdict forbids, is checked against a fresh read too, since only a write's
+    conditions can prove what is held.
 
     Changing a verdict someone else gave needs the reviewer role in `roles` (`ForbiddenError`, checked on each
     fresh read). Every lost race re-reads and plans again (the verdict may have changed); one lost on a counter shard
@@ -169,24 +201,31 @@ def record_feedback(
     """
     policy = RETRY
     contended = charged = False
-    for attempt in range(policy.attempts):
-        record = store.get_record(interaction_id)
-        if record is None:
-            raise NotFoundError(f"No interaction with id {interaction_id!r}.")
-        change = plan_feedback(
-            record.interaction,
-            record.feedback,
-            useful=useful,
-            agent_reply=agent_reply,
-            actor=actor,
-            roles=roles,
-            now=now,
+
+    def plan(interaction: Interaction, previous: Feedback | None) -> FeedbackChange:
+        return plan_feedback(
+            interaction, previous, useful=useful, agent_reply=agent_reply, actor=actor, roles=roles, now=now
         )
+
+    held = recent.get(interaction_id) if recent is not None else None
+    for attempt in range(policy.attempts):
+        # At most the first attempt is planned from what is held; every later one reads.
+        change = _plan_from_held(held, plan) if attempt == 0 and held is not None else None
+        if change is not None and held is not None:
+            interaction = held[0]
+        else:
+            record = store.get_record(interaction_id)
+            if record is None:
+                if recent is not None:
+                    recent.forget(interaction_id)
+                raise NotFoundError(f"No interaction with id {interaction_id!r}.")
+            interaction = record.interaction
+            change = plan(interaction, record.feedback)
         if change.explain_job is not None and charge is not None and not charged:
             charge(Spend.LEARN)
             charged = True
         try:
-            store.save_capture(CaptureWrite(interaction=record.interaction, is_new_interaction=False, feedback=change))
+            store.save_capture(CaptureWrite(interaction=interaction, is_new_interaction=False, feedback=change))
         except WriteConflictError:
             contended = True
             logger.info("Verdict write lost a race", extra={"attempt": attempt + 1})
@@ -196,11 +235,25 @@ def record_feedback(
         except ConcurrentChangeError:
             contended = False
             continue
+        if recent is not None:
+            recent.remember(interaction, change.feedback)
         dispatch(store, queue, change.explain_job)
         return change.feedback
     if contended:
         raise policy.busy()
     raise ConflictError("The verdict was changed by someone else at the same moment; please try again.")
+
+
+def _plan_from_held(
+    held: tuple[Interaction, Feedback | None], plan: Callable[[Interaction, Feedback | None], FeedbackChange]
+) -> FeedbackChange | None:
+    """The plan from a kept interaction and verdict, if a conditioned write can verify it: not one that
+    changes nothing (no write, so no condition), nor a refusal (the verdict held may be out of date)."""
+    try:
+        change = plan(*held)
+    except ForbiddenError:
+        return None
+    return None if change.unchanged else change
 
 
 def record_feedback_log(
@@ -214,6 +267,7 @@ def record_feedback_log(
     now: datetime,
     queue: JobQueue | None = None,
     charge: Charge | None = None,
+    recent: RecentInteractions | None = None,
 ) -> tuple[Interaction, Feedback]:
     """The seeds' one-call form: interaction and verdict stored together, atomically.
 
@@ -229,14 +283,19 @@ def record_feedback_log(
     if change.explain_job is not None and charge is not None and not draft.imported:
         charge(Spend.LEARN)
     save_with_retry(store, CaptureWrite(interaction=interaction, is_new_interaction=True, feedback=change))
+    if recent is not None:
+        recent.remember(interaction, change.feedback)
     dispatch(store, queue, change.explain_job)
     return interaction, change.feedback
 
 
-def get_interaction(store: Store, interaction_id: str) -> InteractionRecord:
+def get_interaction(store: Store, interaction_id: str, recent: RecentInteractions | None = None) -> InteractionRecord:
+    """The replay panel's data (always read afresh); kept in `recent`, since a verdict often follows."""
     record = store.get_record(interaction_id)
     if record is None:
         raise NotFoundError(f"No interaction with id {interaction_id!r}.")
+    if recent is not None:
+        recent.remember(record.interaction, record.feedback)
     return record
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from replyloop.domain.erasure import Erased, Erasure, ErasureStatus, new_erasure
 from replyloop.domain.errors import NotFoundError, StorageError
-from replyloop.ports import CustomerData, ExportFiles
+from replyloop.ports import CustomerData, ExportFiles, RecentInteractions
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class ErasureDeps:
     now: Callable[[], datetime]
     seconds_left: Callable[[], float]  # stop starting rounds below `min_seconds`; the sweeper finishes
     min_seconds: float = 5.0
+    recent: RecentInteractions | None = None  # this process's kept copies (for one-call verdicts) go too
 
 
 def request_erasure(deps: ErasureDeps, customer_id: str, requested_by: str) -> Erasure:
@@ -63,6 +64,9 @@ def carry_on(deps: ErasureDeps, erasure: Erasure) -> Erasure:
             chunk = ids[start : start + CHUNK]
             erased = deps.exports.erase_lines(chunk) + Erased(stress_cases=deps.customers.erase_stress_cases(chunk))
             items = sum(deps.customers.erase_interaction(interaction_id) for interaction_id in chunk)
+            if deps.recent is not None:
+                for interaction_id in chunk:
+                    deps.recent.forget(interaction_id)
             erasure = replace(erasure, erased=erasure.erased + erased + Erased(interactions=len(chunk), items=items))
             deps.customers.save_erasure(erasure)
             seen.update(chunk)

@@ -6,6 +6,7 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from replyloop.caches import register
 from replyloop.domain.errors import NotFoundError
 from replyloop.domain.learning import judge_messages
 from replyloop.domain.prompts import PromptVersion, build_draft_messages
@@ -27,14 +28,32 @@ class Evaluation:
     cost_usd: float
 
 
+class _Resolved(dict[str, tuple[AssistantVersion, PromptVersion]]):
+    def cache_clear(self) -> None:
+        self.clear()
+
+
+# A version's model and prompt version never change once it is registered (a tag and a prompt version are
+# each written once; only a version's status moves), and a stress test asks for the same two versions on
+# every query: each process reads them once instead of twice per version per query.
+_RESOLVED = _Resolved()
+register(_RESOLVED)
+
+
 def resolve_version(registry: Registry, version_tag: str) -> tuple[AssistantVersion, PromptVersion]:
-    """The version and the prompt version it drafts with (live and batch stress tests alike)."""
+    """The version and the prompt version it drafts with (live and batch stress tests alike).
+
+    Read once per process (`_RESOLVED`): use it for what it drafts with, not for its status, which moves."""
+    found = _RESOLVED.get(version_tag)
+    if found is not None:
+        return found
     version = registry.get_version(version_tag)
     if version is None:
         raise NotFoundError(f"No assistant version {version_tag!r}.")
     prompt = registry.get_prompt_version(version.prompt_name, version.prompt_version)
     if prompt is None:
         raise NotFoundError(f"Version {version_tag!r} names a prompt version that does not exist.")
+    _RESOLVED[version_tag] = (version, prompt)
     return version, prompt
 
 

@@ -20,13 +20,12 @@ from replyloop.domain.errors import InvalidRequestError, NotFoundError, Replyloo
 from replyloop.domain.retrain import (
     Decision,
     Outcome,
-    PromotionPolicy,
     PromptMaterial,
     RunStatus,
-    TrainerName,
     decide,
     evidence_of,
 )
+from replyloop.domain.retrain_names import PromotionPolicy, TrainerName
 from replyloop.domain.runs import (
     DataFormat,
     NewStressRun,

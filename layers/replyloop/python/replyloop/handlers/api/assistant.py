@@ -16,7 +16,7 @@ from replyloop.handlers.api.security import charge_caller, current_principal, re
 from replyloop.handlers.observability import metrics
 from replyloop.models.assistant import DraftReplyRequest, DraftReplyResponse, ReviewItem, ReviewQueuePage
 from replyloop.services import assistant
-from replyloop.wiring import get_llm, get_llm_settings, get_registry, get_store
+from replyloop.wiring import get_llm, get_llm_settings, get_recent_interactions, get_registry, get_store
 
 router = APIGatewayHttpRouter()
 
@@ -45,6 +45,7 @@ def draft_reply(body: DraftReplyRequest) -> tuple[DraftReplyResponse, int]:
         ),
         actor=current_principal(router),
         now=datetime.now(UTC),
+        recent=get_recent_interactions(),
     )
     interaction = draft.interaction
     metrics.add_metric(name="RepliesDrafted", unit=MetricUnit.Count, value=1)

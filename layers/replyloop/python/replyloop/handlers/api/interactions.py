@@ -26,7 +26,7 @@ from replyloop.models.api import (
     RecordInteractionResponse,
 )
 from replyloop.services import capture
-from replyloop.wiring import get_job_queue, get_store
+from replyloop.wiring import get_job_queue, get_recent_interactions, get_store
 
 router = APIGatewayHttpRouter()
 
@@ -60,7 +60,9 @@ def _now() -> datetime:
     responses=api_responses(201, "The recorded interaction", body=True),
 )
 def record_interaction(body: RecordInteractionRequest) -> tuple[RecordInteractionResponse, int]:
-    interaction = capture.record_interaction(get_store(), _draft(body), actor=current_principal(router), now=_now())
+    interaction = capture.record_interaction(
+        get_store(), _draft(body), actor=current_principal(router), now=_now(), recent=get_recent_interactions()
+    )
     metrics.add_metric(name="InteractionsRecorded", unit=MetricUnit.Count, value=1)
     return RecordInteractionResponse.of(interaction), 201
 
@@ -72,7 +74,7 @@ def record_interaction(body: RecordInteractionRequest) -> tuple[RecordInteractio
     responses=api_responses(200, "The interaction, its verdict and its learning results", 404),
 )
 def get_interaction(interaction_id: InteractionId) -> InteractionView:
-    return InteractionView.of(capture.get_interaction(get_store(), interaction_id))
+    return InteractionView.of(capture.get_interaction(get_store(), interaction_id, get_recent_interactions()))
 
 
 @router.post(
@@ -101,6 +103,7 @@ def record_feedback(interaction_id: InteractionId, body: FeedbackRequest) -> Fee
         now=_now(),
         queue=get_job_queue(),
         charge=charge_caller(router),
+        recent=get_recent_interactions(),
     )
     metrics.add_metric(name="FeedbackRecorded", unit=MetricUnit.Count, value=1)
     return FeedbackResponse.of(feedback)
@@ -123,6 +126,7 @@ def record_feedback_log(body: FeedbackLogRequest) -> tuple[FeedbackLogResponse, 
         now=_now(),
         queue=get_job_queue(),
         charge=charge_caller(router),
+        recent=get_recent_interactions(),
     )
     metrics.add_metric(name="FeedbackRecorded", unit=MetricUnit.Count, value=1)
     response = FeedbackLogResponse(

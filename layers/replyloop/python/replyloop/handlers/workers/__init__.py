@@ -24,17 +24,12 @@ import functools
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -55,7 +50,25 @@ from replyloop.wiring import (
     get_llm_settings,
 )
 
-IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="[interactionId, step, revision]", expires_after_seconds=7 * 86400)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+
+@functools.cache
+def idempotency_config() -> IdempotencyConfig:
+    """Powertools' idempotency keyed on the job, imported on the first batch: its package imports boto3 and
+    its DynamoDB persistence layer (~0.1 s), which the cold start itself does not use. Under SnapStart the
+    `before_snapshot` hook loads it (`warm`). Holds no client, so it outlives `caches.clear_all()`."""
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(event_key_jmespath="[interactionId, step, revision]", expires_after_seconds=7 * 86400)
+
+
+def warm() -> None:
+    """What the first batch would load (SnapStart runs this before the snapshot): idempotency, boto3."""
+    import boto3  # noqa: F401  # the learning store's and queues' clients are built on first use
+
+    idempotency_config()
 
 
 class JobMessage(BaseModel):
@@ -112,8 +125,12 @@ def _idempotent_job() -> Any:
     table = load(WorkerSettings).idempotency_table
     if not table:
         return _do_job
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
     persistence = DynamoDBPersistenceLayer(table_name=table)
-    return idempotent_function(data_keyword_argument="job", persistence_store=persistence, config=IDEMPOTENCY)(_do_job)
+    return idempotent_function(data_keyword_argument="job", persistence_store=persistence, config=idempotency_config())(
+        _do_job
+    )
 
 
 async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> dict[str, str]:
@@ -165,7 +182,7 @@ def _dead_letter(record: SQSRecord, error: Exception, job: dict[str, Any] | None
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     discard_unpublished_metrics()
     load(WorkerSettings)
-    IDEMPOTENCY.register_lambda_context(context)
+    idempotency_config().register_lambda_context(context)
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
