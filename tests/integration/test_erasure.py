@@ -137,3 +137,7 @@ def test_the_customer_id_is_stored_and_shown(api):
     assert api("GET", f"/api/interactions/{interaction_id}").body["customerId"] == "cust-5"
     assert api("GET", "/api/erasures/" + "0" * 32, **ADMIN).status == 404
     assert api("GET", "/api/erasures/not-an-id", **ADMIN).status == 422
+    refused = api("POST", "/api/interactions", body={"message": "Hi", "aiReply": "Hello", "customerId": "a b/c"})
+    assert refused.status == 422  # an id that could not be named in DELETE /api/customers/{customerId}
+    assert api("DELETE", "/api/customers/" + "x" * 129, **ADMIN).status == 422
+    assert api("DELETE", "/api/customers/tenant:7@acme.example", **ADMIN).status == 202

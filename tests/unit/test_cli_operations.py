@@ -373,13 +373,13 @@ def test_an_erasure_left_pending_is_polled_until_done_and_the_customer_id_is_quo
     answers = iter([erasure("pending", 50), erasure("done", 80)])
     api = FakeApi(
         {
-            ("DELETE", "/api/customers/acme%2F42%20b"): erasure("pending", 25),
+            ("DELETE", "/api/customers/tenant%3A42%40acme"): erasure("pending", 25),
             ("GET", "/api/erasures/" + "e" * 32): lambda _: next(answers),
         }
     )
     seen: list[int] = []
     done = erase_customer(
-        api, "acme/42 b", wait_seconds=60, progress=lambda e: seen.append(e.interactions), sleep=lambda _: None
+        api, "tenant:42@acme", wait_seconds=60, progress=lambda e: seen.append(e.interactions), sleep=lambda _: None
     )
     assert (done.status, done.interactions) == ("done", 80) and seen == [25, 50]
 

@@ -33,6 +33,10 @@ OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_lengt
 VersionTag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+# A customer's id is also a URL path segment (`DELETE /api/customers/{customerId}`), so it is limited to
+# characters every client and gateway passes through a path unchanged.
+CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9._~:@+=-]{1,128}$"
+CustomerId = Annotated[str, StringConstraints(pattern=CUSTOMER_ID_PATTERN)]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 EARLIEST_CREATED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -61,8 +65,10 @@ class InteractionFields(RequestModel):
     )
     confidence: Confidence | None = Field(default=None, description="The draft's confidence, 0-1.")
     conversation_id: ExternalId | None = None
-    customer_id: ExternalId | None = Field(
-        default=None, description="The customer's id in your system: `DELETE /api/customers/{customerId}` erases by it."
+    customer_id: CustomerId | None = Field(
+        default=None,
+        description="The customer's id in your system (letters, digits and `._~:@+=-`, at most 128): "
+        "`DELETE /api/customers/{customerId}` erases by it.",
     )
     topic: Label | None = None
     created_at: AwareDatetime | None = Field(

@@ -14,7 +14,7 @@ from replyloop.domain.entities import Interaction
 from replyloop.domain.prompts import PromptVersion, WordChange
 from replyloop.domain.versions import AssistantVersion
 from replyloop.domain.watch import Usefulness
-from replyloop.models.api import MAX_TEXT, ApiModel, ExternalId, Label, RequestModel, Text, VersionTag
+from replyloop.models.api import MAX_TEXT, ApiModel, CustomerId, ExternalId, Label, RequestModel, Text, VersionTag
 from replyloop.services.promotion_watch import PromotionWatch
 
 ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
@@ -25,7 +25,9 @@ MAX_EXEMPLARS = 50
 class DraftReplyRequest(RequestModel):
     message: Text = Field(description="The customer's message.")
     conversation_id: ExternalId | None = None
-    customer_id: ExternalId | None = None
+    customer_id: CustomerId | None = Field(
+        default=None, description="The customer's id in your system: `DELETE /api/customers/{customerId}` erases by it."
+    )
     topic: Label | None = Field(default=None, description="Skip topic detection and use this topic.")
 
 

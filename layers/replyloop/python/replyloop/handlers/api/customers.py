@@ -11,13 +11,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from replyloop.handlers.api.responses import api_responses
 from replyloop.handlers.api.security import current_principal, require_admin
 from replyloop.handlers.observability import metrics
+from replyloop.models.api import CUSTOMER_ID_PATTERN
 from replyloop.models.customers import ErasureView
 from replyloop.services import erasure
 from replyloop.wiring import erasure_deps, get_customer_data
 
 router = APIGatewayHttpRouter()
 
-CustomerId = Annotated[str, Path(min_length=1, max_length=128, description="The customer's id in your system.")]
+CustomerIdParam = Annotated[
+    str, Path(pattern=CUSTOMER_ID_PATTERN, description="The customer's id in your system, as `customerId` was sent.")
+]
 ErasureId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The erasure's id.")]
 
 
@@ -29,9 +32,14 @@ ErasureId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The eras
     "(verdicts and their history, training prompts and examples, reviews, explanations, improvements, stress-test "
     "cases) and rewrites the export files that hold their lines. Counted figures stay: they hold no personal "
     "data. Answers 202 with the erasure's record; `status` is `done`, or `pending` while the sweeper finishes.",
-    responses=api_responses(202, "The erasure's record"),
+    responses=api_responses(
+        202,
+        "The erasure's record",
+        404,
+        details={404: "No route: the path's customer id holds characters no customerId can have"},
+    ),
 )
-def erase_customer(customer_id: CustomerId) -> tuple[ErasureView, int]:
+def erase_customer(customer_id: CustomerIdParam) -> tuple[ErasureView, int]:
     context = router.lambda_context
     deps = erasure_deps(seconds_left=lambda: context.get_remaining_time_in_millis() / 1000)
     done = erasure.request_erasure(deps, customer_id, current_principal(router))
