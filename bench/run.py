@@ -327,15 +327,7 @@ def _verdict_ms(count: int, prefix: str) -> float:
 
     from replyloop.handlers.api import lambda_handler
 
-    ids = [
-        json.loads(
-            lambda_handler(
-                http_event("POST", "/api/interactions", {"message": f"{prefix} {index}", "aiReply": "r"}),
-                FakeContext(),
-            )["body"]
-        )["interactionId"]
-        for index in range(count)
-    ]
+    ids = _record_interactions(count, prefix)
     times = []
     for index, interaction_id in enumerate(ids):
         event = http_event("POST", f"/api/interactions/{interaction_id}/feedback", {"useful": index % 2 == 0})
@@ -375,7 +367,9 @@ def _fill(count: int) -> None:
     from replyloop.wiring import get_store
 
     store = get_store()
-    today = datetime.now(UTC)
+    # Noon, so `seconds` below never moves an interaction across midnight: each lands on the day it is
+    # counted on, whatever the time of the run (the 30-day window would otherwise lose the oldest day's).
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     per_day: dict[date, dict[str, int]] = {}
     with store._table.batch_writer() as batch:
         for index in range(count):
